@@ -1,0 +1,1 @@
+"""The auth subgraph (:8001): users, passwords, tokens, keys. Owns the `User` entity."""

@@ -1,0 +1,77 @@
+"""The auth service: FastAPI app with the REST routes of the original design and the subgraph."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+
+from subgraphs.kit.app import ServiceParts, build_app
+from subgraphs.kit.db import Database
+from subgraphs.kit.graphql import client_address, principal_from_request, subgraph_router
+from subgraphs.kit.jwt import StaticKeys, TokenVerifier
+from subgraphs.kit.ratelimit import MemoryCounter
+
+from .config import AuthSettings
+from .graph import AuthContext, schema
+from .tokens import endpoints as token_endpoints
+from .tokens.keys import KeyRing
+from .tokens.service import TokenService
+from .tokens.throttle import LoginThrottle
+from .users import endpoints as user_endpoints
+from .users.care import CareRelationships, NoCareRelationships
+from .users.loaders import user_loader
+from .users.passwords import Passwords
+from .users.service import UserService
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def load_keys(settings: AuthSettings) -> KeyRing:
+    if settings.jwt_private_keys:
+        return KeyRing.from_pem_text(settings.jwt_private_keys)
+    return KeyRing.from_directory(settings.data_dir / "keys" / "auth")
+
+
+def create_app(settings: AuthSettings | None = None, care: CareRelationships | None = None) -> FastAPI:
+    settings = settings or AuthSettings()
+    db = Database(settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo)
+    keys = load_keys(settings)
+    verifier = TokenVerifier(StaticKeys(keys.public_keys), issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    passwords = Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib)
+    users = UserService(db, passwords, care or NoCareRelationships())
+    throttle = LoginThrottle(
+        MemoryCounter(),
+        per_account=settings.login_max_failures_per_account,
+        per_address=settings.login_max_failures_per_address,
+        window_seconds=settings.login_failure_window_seconds,
+    )
+    tokens = TokenService(db, users, keys, verifier, throttle, settings)
+
+    async def context(request: Request) -> AuthContext:
+        principal, auth_error = await principal_from_request(request, verifier)
+        return AuthContext(
+            principal=principal,
+            auth_error=auth_error,
+            request_id=request.state.request_id,
+            client_address=client_address(request),
+            users_service=users,
+            tokens_service=tokens,
+            users=user_loader(users, principal, auth_error),
+        )
+
+    return build_app(
+        ServiceParts(
+            name="auth",
+            title="Auth service",
+            description="Users, passwords and tokens. Owns the `User` entity of the supergraph.",
+            settings=settings,
+            db=db,
+            verifier=verifier,
+            migrations_dir=MIGRATIONS,
+            rest_routers=[user_endpoints.router, token_endpoints.router],
+            graphql_router=subgraph_router(schema, context, settings),
+            token_url="/auth/token",
+            state={"users": users, "tokens": tokens, "keys": keys},
+        )
+    )

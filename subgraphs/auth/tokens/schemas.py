@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class RefreshBody(BaseModel):
+    refresh_token: str
+
+
+class TokenValidity(BaseModel):
+    valid: Literal[True] = True
+    user_id: uuid.UUID
+    email: str
+    role: str
+    expires_at: datetime

@@ -1,0 +1,1 @@
+"""The `healthcare` command: serve, develop, migrate, export schemas, make admins."""

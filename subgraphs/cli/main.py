@@ -1,0 +1,157 @@
+"""Entry point of the `healthcare` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+
+from . import registry
+from . import schema as schema_tools
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from subgraphs.kit.logging import configure_logging
+    from subgraphs.kit.migrations import upgrade
+
+    subgraph = registry.select([args.subgraph])[0]
+    settings = subgraph.settings()
+    port = args.port or settings.port
+    configure_logging(subgraph.name, settings.log_level)
+    if not args.no_migrate:
+        upgrade(subgraph.name, subgraph.migrations_dir, settings.database_url)
+    uvicorn.run(
+        subgraph.app_factory,
+        factory=True,
+        host=args.host,
+        port=port,
+        workers=args.workers,
+        log_config=None,
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=20,
+    )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from subgraphs.kit.migrations import upgrade
+
+    for subgraph in registry.select(args.subgraphs):
+        settings = subgraph.settings()
+        upgrade(subgraph.name, subgraph.migrations_dir, settings.database_url)
+        print(f"{subgraph.name}: migrated to head")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    subgraphs = registry.select(args.subgraphs)
+    if args.action == "export":
+        for path in schema_tools.export(subgraphs):
+            print(f"wrote {path}")
+        return 0
+    problems = schema_tools.drift(subgraphs)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print("schema drift: run `healthcare schema export` and commit the result", file=sys.stderr)
+        return 1
+    print("schema: every subgraph's SDL matches the code")
+    return 0
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    from subgraphs.auth.app import MIGRATIONS
+    from subgraphs.auth.config import AuthSettings
+    from subgraphs.auth.users.passwords import Passwords
+    from subgraphs.auth.users.care import NoCareRelationships
+    from subgraphs.auth.users.service import UserService
+    from subgraphs.kit.db import Database
+    from subgraphs.kit.migrations import upgrade
+
+    password = os.environ.get("ADMIN_PASSWORD") if args.password_from_env else None
+    if password is None:
+        password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Password: ")
+    settings = AuthSettings()
+    upgrade("auth", MIGRATIONS, settings.database_url)
+
+    async def create() -> str:
+        db = Database(settings.database_url)
+        try:
+            passwords = Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib)
+            user = await UserService(db, passwords, NoCareRelationships()).create_admin(
+                args.email, password, args.full_name
+            )
+            return str(user.id)
+        finally:
+            await db.dispose()
+
+    from pydantic import ValidationError
+
+    from subgraphs.kit.errors import AppError
+
+    try:
+        user_id = asyncio.run(create())
+    except ValidationError as exc:
+        print(f"refused: {exc.errors()[0]['loc'][-1]}: {exc.errors()[0]['msg']}", file=sys.stderr)
+        return 2
+    except AppError as exc:
+        print(f"refused: {exc.detail}", file=sys.stderr)
+        return 2
+    print(f"admin created: {args.email} ({user_id})")
+    return 0
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from .dev import run_dev
+
+    return run_dev(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="healthcare", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run one subgraph (migrates its database first)")
+    serve.add_argument("subgraph", choices=list(registry.SUBGRAPHS))
+    serve.add_argument("--port", type=int, default=None, help="default: the subgraph's own port")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--workers", type=int, default=None)
+    serve.add_argument("--no-migrate", action="store_true", help="do not run migrations before starting")
+    serve.set_defaults(run=cmd_serve)
+
+    dev = commands.add_parser("dev", help="run the whole system locally on SQLite files under var/")
+    dev.add_argument("--only", nargs="*", default=None, help="run only these subgraphs")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.set_defaults(run=cmd_dev)
+
+    migrate = commands.add_parser("migrate", help="bring databases to the latest schema")
+    migrate.add_argument("subgraphs", nargs="*")
+    migrate.set_defaults(run=cmd_migrate)
+
+    schema = commands.add_parser("schema", help="export or check the subgraphs' SDL in schema/")
+    schema.add_argument("action", choices=["export", "check"])
+    schema.add_argument("subgraphs", nargs="*")
+    schema.set_defaults(run=cmd_schema)
+
+    admin = commands.add_parser("create-admin", help="create an admin account (the only way to make the first)")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--full-name", required=True)
+    source = admin.add_mutually_exclusive_group()
+    source.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    source.add_argument("--password-from-env", action="store_true", help="read the password from ADMIN_PASSWORD")
+    admin.set_defaults(run=cmd_create_admin)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

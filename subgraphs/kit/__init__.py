@@ -1,0 +1,1 @@
+"""Building blocks shared by every subgraph. Nothing here knows a domain noun."""

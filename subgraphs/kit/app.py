@@ -1,0 +1,119 @@
+"""One way to assemble a subgraph's FastAPI app: middleware, errors, health, REST, GraphQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .db import Database
+from .health import ReadinessCheck, health_router
+from .jwt import TokenVerifier
+from .middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from .migrations import current_revision, head_revision
+from .problem import install_problem_handlers
+from .settings import ServiceSettings
+
+
+@dataclass
+class ServiceParts:
+    name: str
+    title: str
+    description: str
+    settings: ServiceSettings
+    db: Database
+    verifier: TokenVerifier
+    migrations_dir: Path
+    rest_routers: list[APIRouter]
+    graphql_router: APIRouter
+    token_url: str
+    readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
+    on_shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+def migrations_current(parts: ServiceParts) -> ReadinessCheck:
+    head = head_revision(parts.migrations_dir)
+
+    async def check() -> None:
+        async with parts.db.engine.connect() as connection:
+            current = await connection.run_sync(_current_revision_of(parts.name))
+        if current != head:
+            raise RuntimeError(f"database at {current}, code at {head}")
+
+    return check
+
+
+def _current_revision_of(service: str) -> Callable[[AsyncConnection], str | None]:
+    return lambda connection: current_revision(connection, service)
+
+
+def build_app(parts: ServiceParts) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        for close in parts.on_shutdown:
+            await close()
+        await parts.db.dispose()
+
+    app = FastAPI(
+        title=parts.title,
+        description=parts.description,
+        version="1.0.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = parts.settings
+    app.state.db = parts.db
+    app.state.verifier = parts.verifier
+    app.state.readiness_checks = {
+        "database": parts.db.ping,
+        "migrations": migrations_current(parts),
+        **parts.readiness_checks,
+    }
+    for key, value in parts.state.items():
+        setattr(app.state, key, value)
+
+    install_problem_handlers(app)
+    app.include_router(health_router(parts.name))
+    for router in parts.rest_routers:
+        app.include_router(router)
+    app.include_router(parts.graphql_router, prefix="/graphql", include_in_schema=False)
+
+    # Added last, so they run first: size cap before anything reads a body.
+    if parts.settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=parts.settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["authorization", "content-type", "idempotency-key", "x-request-id"],
+        )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=parts.settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            schemes = schema.get("components", {}).get("securitySchemes", {})
+            for scheme in schemes.values():
+                if scheme.get("type") == "oauth2":
+                    scheme["flows"]["password"]["tokenUrl"] = parts.token_url
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db
+
+
+DatabaseDep = Annotated[Database, Depends(get_db)]

@@ -1,0 +1,158 @@
+"""What every subgraph's GraphQL endpoint shares: error codes, masking, the router-only guard."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import strawberry
+from fastapi import Request
+from graphql.error import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.fastapi import BaseContext
+
+from .errors import AppError, Unauthenticated
+from .jwt import TokenVerifier, bearer_token
+from .logging import user_id_var
+from .principal import Principal
+
+log = logging.getLogger(__name__)
+
+# graphql-core appends "Did you mean ...?" to validation errors; it tells a
+# stranger which fields exist, so it is cut (Strawberry has no switch for it).
+_SUGGESTION = re.compile(r"\s*Did you mean .*\?$")
+
+
+def _format_error(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, AppError):
+        extensions = {"code": original.code, **_camel(original.extensions)}
+        message = original.detail
+    elif original is None:
+        # Parse and validation errors: the client's own query, safe to describe.
+        extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
+        message = _SUGGESTION.sub("", error.message)
+    else:
+        extensions = {"code": "INTERNAL_SERVER_ERROR"}
+        message = "Unexpected error."
+    return GraphQLError(
+        message=message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=extensions,
+    )
+
+
+def _camel(values: dict[str, Any]) -> dict[str, Any]:
+    def camel(name: str) -> str:
+        head, *rest = name.split("_")
+        return head + "".join(part.title() for part in rest)
+
+    return {camel(key): value for key, value in values.items()}
+
+
+class ErrorCodes(SchemaExtension):
+    """Puts the service's error `code` into `extensions` and masks everything unexpected."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            result.errors = [_format_error(error) for error in result.errors]
+
+
+class SubgraphSchema(strawberry.federation.Schema):
+    """A federated schema that logs only unexpected errors.
+
+    Strawberry logs every error with its traceback; a refused login or a
+    missing record is an answer, not a fault, and would drown the real ones.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("federation_version", "2.9")
+        extensions = list(kwargs.pop("extensions", ()))
+        super().__init__(extensions=[ErrorCodes, *extensions], **kwargs)
+
+    def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
+        for error in errors:
+            original = error.original_error
+            if original is not None and not isinstance(original, AppError):
+                log.error("unhandled error in resolver", exc_info=original, extra={"path": error.path})
+
+
+@dataclass
+class GraphContext(BaseContext):
+    """Per-request context; subgraphs subclass it to add their loaders."""
+
+    principal: Principal | None = None
+    auth_error: Unauthenticated | None = None
+    request_id: str | None = None
+    client_address: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def require_principal(self) -> Principal:
+        if self.principal is None:
+            raise self.auth_error or Unauthenticated()
+        return self.principal
+
+
+async def principal_from_request(
+    request: Request, verifier: TokenVerifier
+) -> tuple[Principal | None, Unauthenticated | None]:
+    """The caller, if any; a bad token is remembered and raised only where a field needs a caller."""
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        if request.headers.get("authorization"):
+            return None, Unauthenticated("Invalid authorization header.")
+        return None, None
+    try:
+        principal = await verifier.verify(token)
+    except Unauthenticated as exc:
+        return None, exc
+    user_id_var.set(str(principal.user_id))
+    return principal, None
+
+
+def router_secret_guard(secret: str, header: str):
+    """A FastAPI dependency refusing requests that do not carry the router's secret.
+
+    The subgraph endpoint exposes `_entities` and `_service`; only the router may call it.
+    """
+    expected = secret.encode()
+
+    async def require_router_secret(request: Request) -> None:
+        presented = request.headers.get(header, "").encode()
+        if not presented or not hmac.compare_digest(presented, expected):
+            raise Unauthenticated("This endpoint is reserved for the router.")
+
+    return require_router_secret
+
+
+def client_address(request: Request) -> str | None:
+    """The end client's address: the router's `X-Forwarded-For` (trusted behind the secret) or the peer."""
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded:
+        return forwarded.split(",")[0].strip() or None
+    return request.client.host if request.client else None
+
+
+def subgraph_router(schema, context_getter, settings) -> Any:
+    """The `/graphql` endpoint of a subgraph: POST only, no IDE, router secret required."""
+    from fastapi import Depends
+    from strawberry.fastapi import GraphQLRouter
+
+    return GraphQLRouter(
+        schema,
+        graphql_ide=None,
+        allow_queries_via_get=False,
+        context_getter=context_getter,
+        subscription_protocols=(),
+        dependencies=[Depends(router_secret_guard(settings.router_secret, settings.router_secret_header))],
+    )

@@ -1,0 +1,148 @@
+"""Access-token verification (RFC 8725 rules) against the auth service's keys.
+
+Every subgraph verifies tokens itself: the router's JWT support needs a licence,
+and a subgraph must not trust what it cannot check. The algorithm is pinned,
+`kid` is required, `iss`/`aud`/`exp`/`nbf`/`iat`/`sub`/`jti` must all be present,
+and the token type must be `at+jwt` (RFC 9068) so no other signed document the
+auth service might issue can stand in for an access token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import httpx
+import jwt
+from jwt import PyJWK
+
+from .errors import Unauthenticated
+from .principal import Principal, Role
+
+log = logging.getLogger(__name__)
+
+ALGORITHM = "ES256"
+TOKEN_TYPE = "at+jwt"
+REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "nbf", "iat", "jti", "role"]
+MAX_TOKEN_BYTES = 4096
+
+
+class KeySource(Protocol):
+    async def get(self, kid: str) -> Any | None:
+        """The public key for `kid`, or None when it is not known."""
+
+
+class StaticKeys:
+    """Keys held in process, as the auth service holds its own."""
+
+    def __init__(self, keys: dict[str, Any]) -> None:
+        self._keys = keys
+
+    async def get(self, kid: str) -> Any | None:
+        return self._keys.get(kid)
+
+
+class RemoteJwks:
+    """The auth service's JWKS, cached; refetched on an unknown `kid` at most once a cool-down.
+
+    When the auth service cannot be reached the cached keys keep working, so
+    tokens still verify while it is down.
+    """
+
+    def __init__(self, url: str, *, cooldown: float = 30.0, timeout: float = 3.0) -> None:
+        self.url = url
+        self.cooldown = cooldown
+        self.timeout = timeout
+        self._keys: dict[str, Any] = {}
+        self._fetched_at: float | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self, kid: str) -> Any | None:
+        key = self._keys.get(kid)
+        if key is not None:
+            return key
+        async with self._lock:
+            if kid in self._keys:
+                return self._keys[kid]
+            if self._fetched_at is not None and time.monotonic() - self._fetched_at < self.cooldown:
+                return None
+            await self._refresh()
+            return self._keys.get(kid)
+
+    async def _refresh(self) -> None:
+        self._fetched_at = time.monotonic()
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout) as client:
+                response = await client.get(self.url)
+                response.raise_for_status()
+                document = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("jwks fetch failed", extra={"url": self.url, "error": type(exc).__name__})
+            return
+        keys: dict[str, Any] = {}
+        for entry in document.get("keys", []):
+            if entry.get("kid") and entry.get("alg", ALGORITHM) == ALGORITHM:
+                try:
+                    keys[entry["kid"]] = PyJWK(entry, algorithm=ALGORITHM).key
+                except jwt.PyJWTError:
+                    log.warning("jwks entry refused", extra={"kid": entry.get("kid")})
+        # Keep keys we already trust: a key removed upstream stops being
+        # trusted when the process restarts, never mid-flight by a bad fetch.
+        self._keys.update(keys)
+
+
+class TokenVerifier:
+    def __init__(self, keys: KeySource, *, issuer: str, audience: str, leeway: float = 5.0):
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = audience
+        self.leeway = leeway
+
+    async def verify(self, token: str) -> Principal:
+        """The principal a valid access token names; `Unauthenticated` for anything else."""
+        if not token or len(token) > MAX_TOKEN_BYTES:
+            raise Unauthenticated("Invalid token.")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated("Invalid token.") from exc
+        if header.get("alg") != ALGORITHM or header.get("typ") != TOKEN_TYPE:
+            raise Unauthenticated("Invalid token.")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise Unauthenticated("Invalid token.")
+        key = await self.keys.get(kid)
+        if key is None:
+            raise Unauthenticated("Invalid token.")
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": REQUIRED_CLAIMS, "strict_aud": True},
+            )
+            return Principal(
+                user_id=uuid.UUID(claims["sub"]),
+                role=Role(claims["role"]),
+                token_id=str(claims["jti"]),
+                expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            )
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
+            raise Unauthenticated("Invalid token.") from exc
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer ...` header, or None."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()

@@ -1,0 +1,34 @@
+"""Who is calling: handed by the adapters to every service function."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    PATIENT = "patient"
+    DOCTOR = "doctor"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user_id: uuid.UUID
+    role: Role
+    token_id: str
+    expires_at: datetime
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    @property
+    def is_doctor(self) -> bool:
+        return self.role is Role.DOCTOR
+
+    @property
+    def is_patient(self) -> bool:
+        return self.role is Role.PATIENT

@@ -1,0 +1,49 @@
+"""Settings every subgraph shares; each subgraph subclasses `ServiceSettings`.
+
+Names follow the original design (`DATABASE_URL`, `SECRET_KEY`, `PORT`,
+`AUTH_SERVICE_URL`); a subgraph may also accept its own prefixed name, for
+example `AUTH_DATABASE_URL`, so that one environment can hold several services.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that are fine on a laptop and refused in production mode.
+DEV_ROUTER_SECRET = "dev-router-secret-change-me"  # noqa: S105
+DEV_SECRET_KEY = "dev-secret-key-change-me"  # noqa: S105
+
+
+def service_field(default, *names: str, **kwargs):
+    """A field read from the first of `names` that is set in the environment."""
+    return Field(default, validation_alias=AliasChoices(*names), **kwargs)
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    environment: Literal["development", "production"] = service_field(
+        "development", "HEALTHCARE_ENV", "ENVIRONMENT"
+    )
+    data_dir: Path = service_field(Path("var"), "HEALTHCARE_DATA_DIR", "DATA_DIR")
+    secret_key: str = service_field(DEV_SECRET_KEY, "SECRET_KEY")
+    router_secret: str = service_field(DEV_ROUTER_SECRET, "ROUTER_SECRET")
+    router_secret_header: str = service_field("x-router-secret", "ROUTER_SECRET_HEADER")
+    auth_service_url: str = service_field("http://127.0.0.1:8001", "AUTH_SERVICE_URL")
+    jwt_issuer: str = service_field("healthcare-auth", "JWT_ISSUER")
+    jwt_audience: str = service_field("healthcare-api", "JWT_AUDIENCE")
+    # Seconds between two JWKS refetches caused by an unknown `kid`.
+    jwks_refetch_cooldown: float = service_field(30.0, "JWKS_REFETCH_COOLDOWN")
+    db_pool_size: int = service_field(10, "DB_POOL_SIZE")
+    db_echo: bool = service_field(False, "DB_ECHO")
+    log_level: str = service_field("INFO", "LOG_LEVEL")
+    cors_origins: list[str] = service_field([], "CORS_ORIGINS")
+    max_body_bytes: int = service_field(1_000_000, "MAX_BODY_BYTES")
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
