@@ -53,10 +53,20 @@ class RemoteJwks:
     tokens still verify while it is down.
     """
 
-    def __init__(self, url: str, *, cooldown: float = 30.0, timeout: float = 3.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        cooldown: float = 30.0,
+        timeout: float = 3.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.url = url
         self.cooldown = cooldown
         self.timeout = timeout
+        # Tests hand in an in-process transport to a real auth app.
+        self.transport = transport
+        self.fetches = 0
         self._keys: dict[str, Any] = {}
         self._fetched_at: float | None = None
         self._lock = asyncio.Lock()
@@ -75,8 +85,9 @@ class RemoteJwks:
 
     async def _refresh(self) -> None:
         self._fetched_at = time.monotonic()
+        self.fetches += 1
         try:
-            async with httpx.AsyncClient(timeout=self.timeout) as client:
+            async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport) as client:
                 response = await client.get(self.url)
                 response.raise_for_status()
                 document = response.json()
