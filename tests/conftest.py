@@ -51,7 +51,8 @@ def database_for(backend, request, tmp_path, sqlite_templates):
 async def running(app) -> AsyncIterator[httpx.AsyncClient]:
     """An in-process client for `app`, with its lifespan run around it."""
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        # Like a real server: an unhandled error is a 500 response, not an exception in the test.
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield client
 

@@ -43,6 +43,7 @@ def claims_for(user_id: uuid.UUID | str, role: str, lifetime: timedelta = timede
 
 def forge(keys: KeyRing, claims: dict, *, headers: dict | None = None, key=None, algorithm: str = ALGORITHM) -> str:
     header = {"kid": keys.signing_kid, "typ": TOKEN_TYPE, **(headers or {})}
+    header = {name: value for name, value in header.items() if value is not None}  # None removes a header
     return jwt.encode(claims, key if key is not None else keys.signing_key, algorithm=algorithm, headers=header)
 
 

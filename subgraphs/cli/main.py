@@ -67,8 +67,8 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def cmd_create_admin(args: argparse.Namespace) -> int:
     from subgraphs.auth.app import MIGRATIONS
     from subgraphs.auth.config import AuthSettings
-    from subgraphs.auth.users.passwords import Passwords
     from subgraphs.auth.users.care import NoCareRelationships
+    from subgraphs.auth.users.passwords import Passwords
     from subgraphs.auth.users.service import UserService
     from subgraphs.kit.db import Database
     from subgraphs.kit.migrations import upgrade

@@ -36,12 +36,7 @@ class Subgraph:
         return importlib.import_module(f"{self.package}.graph").schema
 
 
-SUBGRAPHS: dict[str, Subgraph] = {
-    subgraph.name: subgraph
-    for subgraph in (
-        Subgraph("auth", 8001, "AuthSettings"),
-    )
-}
+SUBGRAPHS: dict[str, Subgraph] = {subgraph.name: subgraph for subgraph in (Subgraph("auth", 8001, "AuthSettings"),)}
 
 
 def select(names: list[str] | None) -> list[Subgraph]:

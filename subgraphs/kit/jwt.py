@@ -60,6 +60,7 @@ class RemoteJwks:
         cooldown: float = 30.0,
         timeout: float = 3.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        clock=time.monotonic,
     ) -> None:
         self.url = url
         self.cooldown = cooldown
@@ -67,6 +68,7 @@ class RemoteJwks:
         # Tests hand in an in-process transport to a real auth app.
         self.transport = transport
         self.fetches = 0
+        self._clock = clock
         self._keys: dict[str, Any] = {}
         self._fetched_at: float | None = None
         self._lock = asyncio.Lock()
@@ -78,13 +80,13 @@ class RemoteJwks:
         async with self._lock:
             if kid in self._keys:
                 return self._keys[kid]
-            if self._fetched_at is not None and time.monotonic() - self._fetched_at < self.cooldown:
+            if self._fetched_at is not None and self._clock() - self._fetched_at < self.cooldown:
                 return None
             await self._refresh()
             return self._keys.get(kid)
 
     async def _refresh(self) -> None:
-        self._fetched_at = time.monotonic()
+        self._fetched_at = self._clock()
         self.fetches += 1
         try:
             async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport) as client:

@@ -59,7 +59,11 @@ def problem_response(
 def validation_errors(errors: list[dict]) -> list[dict]:
     """Pydantic's errors without the rejected input: it may be a password."""
     return [
-        {"loc": [str(part) for part in error.get("loc", ())], "msg": error.get("msg", ""), "type": error.get("type", "")}
+        {
+            "loc": [str(part) for part in error.get("loc", ())],
+            "msg": error.get("msg", ""),
+            "type": error.get("type", ""),
+        }
         for error in errors
     ]
 

@@ -16,9 +16,7 @@ from .principal import Principal
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
 
-async def current_principal(
-    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> Principal:
+async def current_principal(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
     if token is None:
         raise Unauthenticated("A bearer token is required.")
     principal = await request.app.state.verifier.verify(token)

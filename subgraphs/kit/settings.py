@@ -26,9 +26,7 @@ def service_field(default, *names: str, **kwargs):
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
-    environment: Literal["development", "production"] = service_field(
-        "development", "HEALTHCARE_ENV", "ENVIRONMENT"
-    )
+    environment: Literal["development", "production"] = service_field("development", "HEALTHCARE_ENV", "ENVIRONMENT")
     data_dir: Path = service_field(Path("var"), "HEALTHCARE_DATA_DIR", "DATA_DIR")
     secret_key: str = service_field(DEV_SECRET_KEY, "SECRET_KEY")
     router_secret: str = service_field(DEV_ROUTER_SECRET, "ROUTER_SECRET")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -105,7 +103,9 @@ _validate_doc = {
     "responses": {401: {"description": "Invalid, expired or revoked token: `{valid: false, ...}`"}},
     "dependencies": [Depends(oauth2_scheme)],
 }
-router.add_api_route("/auth/validate-token", _validate, methods=["GET"], summary="Check a bearer token", **_validate_doc)
+router.add_api_route(
+    "/auth/validate-token", _validate, methods=["GET"], summary="Check a bearer token", **_validate_doc
+)
 router.add_api_route(
     "/auth/validate-token", _validate, methods=["POST"], summary="Check a bearer token (POST form)", **_validate_doc
 )
@@ -120,5 +120,3 @@ async def logout(body: RefreshBody, tokens: Tokens) -> Response:
 @router.get("/.well-known/jwks.json", summary="Public keys that verify access tokens")
 async def jwks(request: Request) -> JSONResponse:
     return JSONResponse(request.app.state.keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
-
-

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class TokenPair(BaseModel):
@@ -15,7 +15,9 @@ class TokenPair(BaseModel):
 
 
 class RefreshBody(BaseModel):
-    refresh_token: str
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str = Field(min_length=1, max_length=512)
 
 
 class TokenValidity(BaseModel):

@@ -18,9 +18,6 @@ def user_loader(users: UserService, principal: Principal | None, auth_error: Exc
             return [error for _ in keys]
         ids = {key: parse_id(key) for key in keys}
         views = await users.view_many(principal, [uid for uid in ids.values() if uid is not None])
-        return [
-            UserType.from_view(views[ids[key]]) if ids[key] in views else NotFound("No such user.")
-            for key in keys
-        ]
+        return [UserType.from_view(views[ids[key]]) if ids[key] in views else NotFound("No such user.") for key in keys]
 
     return DataLoader(load_fn=load)

@@ -43,7 +43,9 @@ class UserService:
         self.care = care
 
     async def register(self, body: RegisterBody) -> User:
-        return await self._create(body.email, body.password, body.full_name, Role(body.role), body.phone, body.date_of_birth)
+        return await self._create(
+            body.email, body.password, body.full_name, Role(body.role), body.phone, body.date_of_birth
+        )
 
     async def create_admin(self, email: str, password: str, full_name: str) -> User:
         """Admins are never self-registered: this is the CLI's way to make one."""
