@@ -165,3 +165,34 @@ async def test_a_failure_after_a_flush_leaves_nothing_written(auth: AuthApi, mon
 
 
 UPDATE_ALL = "mutation($i: ProfileInput!) { updateProfile(input: $i) { fullName } }"
+
+
+@pytest.mark.parametrize("path", ["graphql", "rest"])
+async def test_a_registration_failing_after_its_insert_leaves_no_rows(auth: AuthApi, monkeypatch, path):
+    """The INSERT reaches the database, then the unit of work fails: no user may remain."""
+    from sqlalchemy import event, func, select
+
+    from subgraphs.auth.users import repository
+    from subgraphs.auth.users.models import User
+
+    real_add = repository.add
+
+    def add_then_fail_after_flush(session, user):
+        @event.listens_for(session.sync_session, "after_flush", once=True)
+        def fail(*_args):
+            raise RuntimeError("failure after the INSERT ran")
+
+        return real_add(session, user)
+
+    monkeypatch.setattr(repository, "add", add_then_fail_after_flush)
+    body = {"email": "ghost@example.org", "password": "a long passphrase", "full_name": "Ghost"}
+    if path == "graphql":
+        result = await auth.gql(
+            "mutation($i: RegisterInput!) { register(input: $i) { id } }",
+            {"i": {"email": body["email"], "password": body["password"], "fullName": body["full_name"]}},
+        )
+        assert result["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    else:
+        assert (await auth.client.post("/auth/register", json=body)).status_code == 500
+    async with auth.app.state.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(User)) == 0
