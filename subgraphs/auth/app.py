@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from subgraphs.kit.app import ServiceParts, build_app
 from subgraphs.kit.db import Database
 from subgraphs.kit.graphql import client_address, principal_from_request, subgraph_router
-from subgraphs.kit.jwt import StaticKeys, TokenVerifier
+from subgraphs.kit.jwt import AccountStatus, StaticKeys, TokenVerifier
 from subgraphs.kit.ratelimit import MemoryCounter
 
 from .config import AuthSettings
@@ -18,9 +18,12 @@ from .tokens import endpoints as token_endpoints
 from .tokens.keys import KeyRing
 from .tokens.service import TokenService
 from .tokens.throttle import LoginThrottle
+from .users import admin_endpoints
 from .users import endpoints as user_endpoints
-from .users.care import CareRelationships, NoCareRelationships
+from .users.care import CareRelationships
+from .users.care_http import HttpCareRelationships
 from .users.loaders import user_loader
+from .users.management import UserManagement
 from .users.passwords import Passwords
 from .users.service import UserService
 
@@ -37,9 +40,26 @@ def create_app(settings: AuthSettings | None = None, care: CareRelationships | N
     settings = settings or AuthSettings()
     db = Database(settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo)
     keys = load_keys(settings)
-    verifier = TokenVerifier(StaticKeys(keys.public_keys), issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     passwords = Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib)
-    users = UserService(db, passwords, care or NoCareRelationships())
+    on_shutdown = []
+    if care is None:
+        http_care = HttpCareRelationships(
+            settings.appointment_service_url,
+            router_secret=settings.router_secret,
+            secret_header=settings.router_secret_header,
+        )
+        on_shutdown.append(http_care.aclose)
+        care = http_care
+    users = UserService(db, passwords, care)
+    verifier = TokenVerifier(
+        StaticKeys(keys.public_keys),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        status=AccountStatus(
+            lambda _token, principal: users.is_active(principal.user_id),
+            recheck_seconds=settings.account_recheck_seconds,
+        ),
+    )
     throttle = LoginThrottle(
         MemoryCounter(),
         per_account=settings.login_max_failures_per_account,
@@ -47,6 +67,7 @@ def create_app(settings: AuthSettings | None = None, care: CareRelationships | N
         window_seconds=settings.login_failure_window_seconds,
     )
     tokens = TokenService(db, users, keys, verifier, throttle, settings)
+    user_management = UserManagement(db)
 
     async def context(request: Request) -> AuthContext:
         principal, auth_error = await principal_from_request(request, verifier)
@@ -58,6 +79,7 @@ def create_app(settings: AuthSettings | None = None, care: CareRelationships | N
             users_service=users,
             tokens_service=tokens,
             users=user_loader(users, principal, auth_error),
+            user_management=user_management,
         )
 
     return build_app(
@@ -69,9 +91,10 @@ def create_app(settings: AuthSettings | None = None, care: CareRelationships | N
             db=db,
             verifier=verifier,
             migrations_dir=MIGRATIONS,
-            rest_routers=[user_endpoints.router, token_endpoints.router],
+            rest_routers=[user_endpoints.router, token_endpoints.router, admin_endpoints.router],
             graphql_router=subgraph_router(schema, context, settings),
             token_url="/auth/token",
-            state={"users": users, "tokens": tokens, "keys": keys},
+            state={"users": users, "tokens": tokens, "keys": keys, "user_management": user_management},
+            on_shutdown=on_shutdown,
         )
     )

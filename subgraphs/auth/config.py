@@ -8,6 +8,8 @@ from subgraphs.kit.settings import ServiceSettings, service_field
 class AuthSettings(ServiceSettings):
     database_url: str = service_field("sqlite:///var/auth.db", "AUTH_DATABASE_URL", "DATABASE_URL")
     port: int = service_field(8001, "AUTH_PORT", "PORT")
+    # Asked which patients are in a doctor's care (users/care_http.py).
+    appointment_service_url: str = service_field("http://127.0.0.1:8002", "APPOINTMENT_SERVICE_URL")
 
     # One or more PEM private keys (EC P-256); the first signs, all are published.
     # When unset, keys are read from (or generated into) `<data_dir>/keys/auth/`.

@@ -15,6 +15,8 @@ from subgraphs.kit.graphql import GraphContext, SubgraphSchema
 from subgraphs.kit.problem import validation_errors
 
 from .tokens.service import TokenService
+from .users.analytics_types import AnalyticsUsers
+from .users.management import UserManagement
 from .users.schemas import LoginBody, ProfileUpdate, RegisterBody
 from .users.service import UserService, UserView
 from .users.types import ProfileInput, RegisterInput, TokenPair, UserType, parse_id
@@ -25,6 +27,7 @@ class AuthContext(GraphContext):
     users_service: UserService | None = None
     tokens_service: TokenService | None = None
     users: DataLoader | None = None
+    user_management: UserManagement | None = None
 
 
 def _checked(model: type, values: dict[str, Any]):
@@ -94,4 +97,4 @@ class Mutation:
         return UserType.from_view(UserView(user, full=True))
 
 
-schema = SubgraphSchema(query=Query, mutation=Mutation, types=[UserType])
+schema = SubgraphSchema(query=Query, mutation=Mutation, types=[UserType, AnalyticsUsers])

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .db import Database
 from .health import ReadinessCheck, health_router
-from .jwt import TokenVerifier
+from .jwt import KeySource, RemoteJwks, TokenVerifier, remote_account_status
 from .middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from .migrations import current_revision, head_revision
 from .problem import install_problem_handlers
@@ -110,6 +110,25 @@ def build_app(parts: ServiceParts) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def remote_verifier(settings: ServiceSettings, key_source: KeySource | None = None, transport=None) -> TokenVerifier:
+    """How a service other than auth checks tokens: the auth service's JWKS, and its word
+    on whether the account is still active. Tests pass their own `key_source` (there is
+    no auth service to ask about accounts then)."""
+    status = None
+    if key_source is None:
+        key_source = RemoteJwks(
+            f"{settings.auth_service_url}/.well-known/jwks.json",
+            cooldown=settings.jwks_refetch_cooldown,
+            transport=transport,
+        )
+        status = remote_account_status(
+            f"{settings.auth_service_url}/auth/validate-token",
+            recheck_seconds=settings.account_recheck_seconds,
+            transport=transport,
+        )
+    return TokenVerifier(key_source, issuer=settings.jwt_issuer, audience=settings.jwt_audience, status=status)
 
 
 def get_db(request: Request) -> Database:

@@ -108,12 +108,80 @@ class RemoteJwks:
         self._keys.update(keys)
 
 
+class AccountStatus:
+    """Whether the account behind a valid token is still active, asked at most once per
+    `recheck_seconds` per token.
+
+    A signature only proves the token was issued; an admin may have deactivated
+    the account since. Each service asks the auth service (or, in auth, its own
+    database) and remembers the answer for a while, so a deactivated user's
+    token stops working at the next check instead of at its expiry. When the
+    answer cannot be had (auth down), the token is accepted on its signature
+    alone: availability first, and a token lives at most 15 minutes anyway.
+    """
+
+    def __init__(self, ask, *, recheck_seconds: float = 30.0, clock=time.monotonic) -> None:
+        # ask(token, principal) -> True (active), False (refused), None (could not tell)
+        self._ask = ask
+        self.recheck_seconds = recheck_seconds
+        self._clock = clock
+        self._answers: dict[str, tuple[bool, float]] = {}
+
+    async def check(self, token: str, principal: Principal) -> None:
+        now = self._clock()
+        cached = self._answers.get(principal.token_id)
+        if cached is None or now - cached[1] >= self.recheck_seconds:
+            answer = await self._ask(token, principal)
+            if answer is None:
+                return
+            if len(self._answers) > 50_000:
+                self._answers.clear()
+            cached = self._answers[principal.token_id] = (answer, now)
+        if not cached[0]:
+            raise Unauthenticated("This account is not active.")
+
+
+def remote_account_status(
+    validate_url: str,
+    *,
+    recheck_seconds: float = 30.0,
+    timeout: float = 2.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clock=time.monotonic,
+) -> AccountStatus:
+    """Asks the auth service's `validate-token` route."""
+
+    async def ask(token: str, _principal: Principal) -> bool | None:
+        try:
+            async with httpx.AsyncClient(timeout=timeout, transport=transport) as client:
+                response = await client.get(validate_url, headers={"authorization": f"Bearer {token}"})
+        except httpx.HTTPError as exc:
+            log.warning("account status unavailable", extra={"error": type(exc).__name__})
+            return None
+        if response.status_code == 200:
+            return True
+        if response.status_code == 401:
+            return False
+        return None
+
+    return AccountStatus(ask, recheck_seconds=recheck_seconds, clock=clock)
+
+
 class TokenVerifier:
-    def __init__(self, keys: KeySource, *, issuer: str, audience: str, leeway: float = 5.0):
+    def __init__(
+        self,
+        keys: KeySource,
+        *,
+        issuer: str,
+        audience: str,
+        leeway: float = 5.0,
+        status: AccountStatus | None = None,
+    ):
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
+        self.status = status
 
     async def verify(self, token: str) -> Principal:
         """The principal a valid access token names; `Unauthenticated` for anything else."""
@@ -141,7 +209,7 @@ class TokenVerifier:
                 leeway=self.leeway,
                 options={"require": REQUIRED_CLAIMS, "strict_aud": True},
             )
-            return Principal(
+            principal = Principal(
                 user_id=uuid.UUID(claims["sub"]),
                 role=Role(claims["role"]),
                 token_id=str(claims["jti"]),
@@ -149,6 +217,9 @@ class TokenVerifier:
             )
         except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
             raise Unauthenticated("Invalid token.") from exc
+        if self.status is not None:
+            await self.status.check(token, principal)
+        return principal
 
 
 def bearer_token(authorization: str | None) -> str | None:

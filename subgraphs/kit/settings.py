@@ -36,6 +36,8 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = service_field("healthcare-api", "JWT_AUDIENCE")
     # Seconds between two JWKS refetches caused by an unknown `kid`.
     jwks_refetch_cooldown: float = service_field(30.0, "JWKS_REFETCH_COOLDOWN")
+    # Seconds a service trusts its last answer to "is this token's account still active?".
+    account_recheck_seconds: float = service_field(30.0, "ACCOUNT_RECHECK_SECONDS")
     db_pool_size: int = service_field(10, "DB_POOL_SIZE")
     db_echo: bool = service_field(False, "DB_ECHO")
     log_level: str = service_field("INFO", "LOG_LEVEL")

@@ -62,3 +62,13 @@ class UserOut(BaseModel):
     is_active: bool
     created_at: datetime
     updated_at: datetime
+
+
+class UserAdminUpdate(Strict):
+    is_active: bool | None = None
+    role: Literal["patient", "doctor", "admin"] | None = None
+
+
+class UserStats(BaseModel):
+    total: int
+    by_role: dict[str, int]

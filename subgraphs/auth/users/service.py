@@ -91,6 +91,11 @@ class UserService:
             raise AccountDisabled("This account is not active.")
         return user
 
+    async def is_active(self, user_id: uuid.UUID) -> bool:
+        async with self.db.session() as session:
+            user = await repository.get(session, user_id)
+        return user is not None and user.is_active
+
     async def profile(self, principal: Principal) -> User:
         return await self.active_user(principal.user_id)
 

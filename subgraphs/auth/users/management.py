@@ -1,0 +1,73 @@
+"""What admins do to users: find them, deactivate or reactivate them, change their role.
+
+The last active admin can be neither demoted nor deactivated, so the system can
+never lock every administrator out. A deactivated user's sessions end at once
+(refresh tokens revoked); their access tokens stop working at the next check.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from subgraphs.kit.db import Database
+from subgraphs.kit.errors import Conflict, Forbidden, NotFound
+from subgraphs.kit.pagination import PageParams
+from subgraphs.kit.principal import Principal, Role
+
+from ..tokens import repository as tokens_repository
+from . import repository
+from .models import User
+from .schemas import UserAdminUpdate
+
+
+class LastAdmin(Conflict):
+    code = "LAST_ADMIN"
+    title = "The last active admin must stay an active admin"
+
+
+def require_admin(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise Forbidden("Only admins may do this.")
+
+
+class UserManagement:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def search(
+        self, principal: Principal, *, role: Role | None, q: str | None, page: PageParams
+    ) -> tuple[list[User], int]:
+        require_admin(principal)
+        async with self.db.session() as session:
+            return await repository.search(
+                session, role=role.value if role else None, q=q, limit=page.limit, offset=page.offset
+            )
+
+    async def update(self, principal: Principal, user_id: uuid.UUID, change: UserAdminUpdate) -> User:
+        require_admin(principal)
+        async with self.db.transaction() as session:
+            admins = await repository.lock_active_admins(session)
+            user = await repository.get(session, user_id)
+            if user is None:
+                raise NotFound("No such user.")
+            stays_admin = (change.role or user.role) == Role.ADMIN.value and (
+                change.is_active if change.is_active is not None else user.is_active
+            )
+            if user.id in admins and not stays_admin and len(admins) == 1:
+                raise LastAdmin("Make another admin before demoting or deactivating this one.")
+            if change.role is not None:
+                user.role = change.role
+            if change.is_active is not None:
+                user.is_active = change.is_active
+            if not user.is_active or change.role is not None:
+                # Sessions carry the old role or a dead account: end them.
+                await tokens_repository.revoke_all_for_user(session, user.id)
+            await session.flush()
+        return user
+
+    async def counts_by_role(self, principal: Principal) -> dict[str, int]:
+        """Aggregates only: how many users of each role (no names)."""
+        require_admin(principal)
+        async with self.db.session() as session:
+            counts = await repository.count_by_role(session)
+        return {role.value: counts.get(role.value, 0) for role in Role}
