@@ -28,9 +28,9 @@ class ServiceParts:
     title: str
     description: str
     settings: ServiceSettings
-    db: Database
+    db: Database | None  # None for a service that owns no tables
     verifier: TokenVerifier
-    migrations_dir: Path
+    migrations_dir: Path | None
     rest_routers: list[APIRouter]
     graphql_router: APIRouter
     token_url: str
@@ -61,7 +61,8 @@ def build_app(parts: ServiceParts) -> FastAPI:
         yield
         for close in parts.on_shutdown:
             await close()
-        await parts.db.dispose()
+        if parts.db is not None:
+            await parts.db.dispose()
 
     app = FastAPI(
         title=parts.title,
@@ -72,11 +73,8 @@ def build_app(parts: ServiceParts) -> FastAPI:
     app.state.settings = parts.settings
     app.state.db = parts.db
     app.state.verifier = parts.verifier
-    app.state.readiness_checks = {
-        "database": parts.db.ping,
-        "migrations": migrations_current(parts),
-        **parts.readiness_checks,
-    }
+    own_checks = {"database": parts.db.ping, "migrations": migrations_current(parts)} if parts.db is not None else {}
+    app.state.readiness_checks = {**own_checks, **parts.readiness_checks}
     for key, value in parts.state.items():
         setattr(app.state, key, value)
 

@@ -32,3 +32,10 @@ class Principal:
     @property
     def is_patient(self) -> bool:
         return self.role is Role.PATIENT
+
+
+def require_admin(principal: Principal) -> None:
+    from .errors import Forbidden
+
+    if not principal.is_admin:
+        raise Forbidden("Only admins may do this.")

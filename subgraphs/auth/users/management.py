@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 
 from subgraphs.kit.db import Database
-from subgraphs.kit.errors import Conflict, Forbidden, NotFound
+from subgraphs.kit.errors import Conflict, NotFound
 from subgraphs.kit.pagination import PageParams
-from subgraphs.kit.principal import Principal, Role
+from subgraphs.kit.principal import Principal, Role, require_admin
 
 from ..tokens import repository as tokens_repository
 from . import repository
@@ -23,11 +23,6 @@ from .schemas import UserAdminUpdate
 class LastAdmin(Conflict):
     code = "LAST_ADMIN"
     title = "The last active admin must stay an active admin"
-
-
-def require_admin(principal: Principal) -> None:
-    if not principal.is_admin:
-        raise Forbidden("Only admins may do this.")
 
 
 class UserManagement:
