@@ -16,6 +16,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.fastapi import BaseContext
 
 from .errors import AppError, Unauthenticated
+from .graphql_limits import GraphQLLimits
 from .jwt import TokenVerifier, bearer_token
 from .logging import user_id_var
 from .principal import Principal
@@ -36,6 +37,11 @@ def _format_error(error: GraphQLError) -> GraphQLError:
         # Parse and validation errors: the client's own query, safe to describe.
         extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
         message = _SUGGESTION.sub("", error.message)
+    elif error.path is None:
+        # Raised before any resolver ran (no path): a variable the schema could not
+        # coerce. The client's mistake, not a fault, and not to be masked.
+        extensions = {"code": "BAD_USER_INPUT"}
+        message = _input_error_message(error)
     else:
         extensions = {"code": "INTERNAL_SERVER_ERROR"}
         message = "Unexpected error."
@@ -48,6 +54,17 @@ def _format_error(error: GraphQLError) -> GraphQLError:
         original_error=None,
         extensions=extensions,
     )
+
+
+# graphql-core quotes the whole rejected value after "found:", and a scalar's own
+# message quotes the bad value: either may be a password, so neither is echoed.
+_FOUND = re.compile(r",? found: .*$", re.DOTALL)
+
+
+def _input_error_message(error: GraphQLError) -> str:
+    if type(error.original_error) is GraphQLError:  # graphql-core's own: unknown or missing fields
+        return _SUGGESTION.sub("", _FOUND.sub(".", error.message))
+    return error.message.split(": ", 1)[0] + "."  # "Variable '$x' has invalid value at .field."
 
 
 def _camel(values: dict[str, Any]) -> dict[str, Any]:
@@ -77,13 +94,20 @@ class SubgraphSchema(strawberry.federation.Schema):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("federation_version", "2.9")
+        self._definition = dict(kwargs)
         extensions = list(kwargs.pop("extensions", ()))
         super().__init__(extensions=[ErrorCodes, *extensions], **kwargs)
+
+    def limited(self, limits: GraphQLLimits) -> SubgraphSchema:
+        """The same schema (same SDL) with `limits` enforced; what the endpoint serves."""
+        definition = dict(self._definition)
+        definition["extensions"] = [*definition.get("extensions", ()), *limits.extensions()]
+        return SubgraphSchema(**definition)
 
     def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
         for error in errors:
             original = error.original_error
-            if original is not None and not isinstance(original, AppError):
+            if original is not None and not isinstance(original, AppError) and error.path is not None:
                 log.error("unhandled error in resolver", exc_info=original, extra={"path": error.path})
 
 
@@ -144,12 +168,22 @@ def client_address(request: Request) -> str | None:
 
 
 def subgraph_router(schema, context_getter, settings) -> Any:
-    """The `/graphql` endpoint of a subgraph: POST only, no IDE, router secret required."""
+    """The `/graphql` endpoint of a subgraph: POST only, no IDE, no batching, router secret
+    required, and the document limits of `graphql_limits` enforced."""
     from fastapi import Depends
     from strawberry.fastapi import GraphQLRouter
 
+    limits = GraphQLLimits(
+        max_depth=settings.graphql_max_depth,
+        max_aliases=settings.graphql_max_aliases,
+        max_tokens=settings.graphql_max_tokens,
+        max_root_fields=settings.graphql_max_root_fields,
+        introspection=settings.graphql_introspection
+        if settings.graphql_introspection is not None
+        else not settings.is_production,
+    )
     return GraphQLRouter(
-        schema,
+        schema.limited(limits),
         graphql_ide=None,
         allow_queries_via_get=False,
         context_getter=context_getter,

@@ -43,6 +43,12 @@ class ServiceSettings(BaseSettings):
     log_level: str = service_field("INFO", "LOG_LEVEL")
     cors_origins: list[str] = service_field([], "CORS_ORIGINS")
     max_body_bytes: int = service_field(1_000_000, "MAX_BODY_BYTES")
+    # GraphQL document limits (kit/graphql_limits.py); introspection defaults to off in production.
+    graphql_max_depth: int = service_field(15, "GRAPHQL_MAX_DEPTH")
+    graphql_max_aliases: int = service_field(30, "GRAPHQL_MAX_ALIASES")
+    graphql_max_tokens: int = service_field(5_000, "GRAPHQL_MAX_TOKENS")
+    graphql_max_root_fields: int = service_field(20, "GRAPHQL_MAX_ROOT_FIELDS")
+    graphql_introspection: bool | None = service_field(None, "GRAPHQL_INTROSPECTION")
 
     @property
     def is_production(self) -> bool:

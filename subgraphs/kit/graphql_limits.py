@@ -1,0 +1,80 @@
+"""Limits every subgraph puts on a GraphQL document before running it.
+
+The Apollo Router's own operation limits need a licence, so each subgraph
+holds alone: depth, aliases (fragments included), tokens, root fields, and
+introspection off in production. Batched operations are refused by Strawberry
+unless batching is enabled, which it is not. The defaults admit the standard
+introspection query (depth about 13) and the router's `_entities` fetches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationContext,
+    ValidationRule,
+)
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
+
+
+@dataclass(frozen=True)
+class GraphQLLimits:
+    max_depth: int = 15
+    max_aliases: int = 30
+    max_tokens: int = 5_000
+    max_root_fields: int = 20
+    introspection: bool = True
+
+    def extensions(self) -> list:
+        extensions = [
+            MaxTokensLimiter(self.max_tokens),
+            QueryDepthLimiter(self.max_depth),
+            MaxAliasesLimiter(self.max_aliases),
+            AddValidationRules([root_field_limit(self.max_root_fields)]),
+        ]
+        if not self.introspection:
+            # `_service { sdl }` stays available to the router (it is not introspection).
+            extensions.append(DisableIntrospection())
+        return extensions
+
+
+def root_field_limit(limit: int) -> type[ValidationRule]:
+    class RootFieldLimit(ValidationRule):
+        """At most `limit` fields at the top of an operation (fragments expanded)."""
+
+        def enter_operation_definition(self, node: OperationDefinitionNode, *_args) -> None:
+            count = _count_root_fields(node.selection_set, self.context, set())
+            if count > limit:
+                self.report_error(
+                    GraphQLError(f"Operation has {count} root fields; at most {limit} are allowed.", node)
+                )
+
+    return RootFieldLimit
+
+
+def _count_root_fields(selection_set: SelectionSetNode, context: ValidationContext, seen: set[str]) -> int:
+    count = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            count += selection.name.value != "__typename"
+        elif isinstance(selection, InlineFragmentNode):
+            count += _count_root_fields(selection.selection_set, context, seen)
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+            seen.add(selection.name.value)  # a fragment cycle is reported by graphql's own rules
+            fragment = context.get_fragment(selection.name.value)
+            if fragment is not None:
+                count += _count_root_fields(fragment.selection_set, context, seen)
+    return count
