@@ -33,6 +33,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def load_keys(settings: AuthSettings) -> KeyRing:
     if settings.jwt_private_keys:
         return KeyRing.from_pem_text(settings.jwt_private_keys)
+    if settings.is_production:
+        # A key generated on a pod's disk differs per replica and dies with the pod.
+        raise RuntimeError("production needs JWT_PRIVATE_KEYS (PEM); keys are generated only in development")
     return KeyRing.from_directory(settings.data_dir / "keys" / "auth")
 
 

@@ -19,7 +19,7 @@ from .jwt import KeySource, RemoteJwks, TokenVerifier, remote_account_status
 from .middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from .migrations import current_revision, head_revision
 from .problem import install_problem_handlers
-from .settings import ServiceSettings
+from .settings import DEV_ROUTER_SECRET, DEV_SECRET_KEY, ServiceSettings
 
 
 @dataclass
@@ -55,7 +55,18 @@ def _current_revision_of(service: str) -> Callable[[AsyncConnection], str | None
     return lambda connection: current_revision(connection, service)
 
 
+def refuse_development_secrets(settings: ServiceSettings) -> None:
+    """Production must not run on the secrets every clone of this repository knows."""
+    if not settings.is_production:
+        return
+    if settings.router_secret == DEV_ROUTER_SECRET or len(settings.router_secret) < 32:
+        raise RuntimeError("production needs ROUTER_SECRET set to a random value of at least 32 characters")
+    if settings.secret_key == DEV_SECRET_KEY or len(settings.secret_key) < 32:
+        raise RuntimeError("production needs SECRET_KEY set to a random value of at least 32 characters")
+
+
 def build_app(parts: ServiceParts) -> FastAPI:
+    refuse_development_secrets(parts.settings)
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
@@ -94,7 +105,7 @@ def build_app(parts: ServiceParts) -> FastAPI:
             allow_headers=["authorization", "content-type", "idempotency-key", "x-request-id"],
         )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=parts.settings.max_body_bytes)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, hsts=parts.settings.is_production)
 
     def openapi() -> dict:
         if app.openapi_schema is None:

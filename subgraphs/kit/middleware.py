@@ -13,10 +13,18 @@ access_log = logging.getLogger("access")
 
 
 class RequestContextMiddleware:
-    """Gives each request an id (the caller's when safe), logs it once, echoes it back."""
+    """Gives each request an id (the caller's when safe), logs it once, echoes it back,
+    and adds the security headers every response carries."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
         self.app = app
+        self.security_headers = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"no-referrer"),
+        ]
+        if hsts:
+            self.security_headers.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -34,13 +42,15 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
+                headers = list(message.get("headers", []))
+                # Responses hold patient data unless a route says otherwise (the JWKS does):
+                # no shared cache may keep them.
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
                 message["headers"] = [
-                    *message["headers"],
+                    *headers,
                     (REQUEST_ID_HEADER.encode(), request_id.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"referrer-policy", b"no-referrer"),
+                    *self.security_headers,
                 ]
             await send(message)
 

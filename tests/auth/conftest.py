@@ -28,9 +28,10 @@ def auth_settings(database_url: str, data_dir, **overrides) -> AuthSettings:
 class AuthApi:
     """A test client speaking the auth service's REST routes and its subgraph endpoint."""
 
-    def __init__(self, client: httpx.AsyncClient, app) -> None:
+    def __init__(self, client: httpx.AsyncClient, app, router_headers: dict | None = None) -> None:
         self.client = client
         self.app = app
+        self.router_headers = router_headers or ROUTER_HEADERS
 
     @staticmethod
     def new_email(prefix: str = "user") -> str:
@@ -58,7 +59,7 @@ class AuthApi:
         return user, (await self.login(user["email"]))["access_token"]
 
     async def gql(self, query: str, variables: dict | None = None, token: str | None = None, headers=None) -> dict:
-        all_headers = {**ROUTER_HEADERS, **(headers or {})}
+        all_headers = {**self.router_headers, **(headers or {})}
         if token:
             all_headers["authorization"] = f"Bearer {token}"
         response = await self.client.post(
@@ -69,6 +70,23 @@ class AuthApi:
 
     def bearer(self, token: str) -> dict:
         return {"authorization": f"Bearer {token}"}
+
+
+PRODUCTION_SECRET = "p" * 40
+
+
+def production_overrides() -> dict:
+    """What production mode insists on: real secrets and configured signing keys."""
+    from subgraphs.auth.tokens.keys import private_pem
+
+    from ..tokens import new_keys
+
+    return {
+        "environment": "production",
+        "router_secret": PRODUCTION_SECRET,
+        "secret_key": PRODUCTION_SECRET,
+        "jwt_private_keys": private_pem(new_keys().signing_key).decode(),
+    }
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import uuid
 from graphql import get_introspection_query
 
 from ..conftest import ROUTER_HEADERS, running
-from .conftest import AuthApi
+from .conftest import PRODUCTION_SECRET, AuthApi, production_overrides
 
 
 def nested_type_query(depth: int) -> str:
@@ -87,9 +87,9 @@ async def test_router_entity_fetches_for_many_keys_are_admitted(auth: AuthApi):
 
 
 async def test_introspection_is_off_in_production_but_the_router_still_gets_the_sdl(make_auth_app):
-    app = make_auth_app(environment="production")
+    app = make_auth_app(**production_overrides())
     async for client in running(app):
-        api = AuthApi(client, app)
+        api = AuthApi(client, app, router_headers={"x-router-secret": PRODUCTION_SECRET})
         result = await api.gql("{ __schema { types { name } } }")
         assert result["data"] is None
         assert "introspection" in result["errors"][0]["message"].lower()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import uuid
 from datetime import timedelta
@@ -32,8 +33,6 @@ class InvalidGrant(AppError):
     title = "Invalid grant"
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class TokenService:
@@ -52,6 +51,12 @@ class TokenService:
         self.verifier = verifier
         self.throttle = throttle
         self.settings = settings
+        self._digest_key = settings.secret_key.encode()
+
+    def _hash(self, token: str) -> str:
+        """What is stored of a refresh token: an HMAC keyed with SECRET_KEY, so a copy of
+        the database alone cannot even be searched for a stolen token."""
+        return hmac.new(self._digest_key, token.encode(), hashlib.sha256).hexdigest()
 
     async def login(self, email: str, password: str, client_address: str | None) -> TokenPair:
         await self.throttle.check(email, client_address)
@@ -67,7 +72,7 @@ class TokenService:
         now = utcnow()
         reused = False
         async with self.db.transaction() as session:
-            stored = await repository.get_by_hash(session, _hash(refresh_token))
+            stored = await repository.get_by_hash(session, self._hash(refresh_token))
             if stored is None:
                 raise InvalidGrant("The refresh token is not valid.")
             if stored.used_at is not None or stored.revoked_at is not None:
@@ -89,7 +94,7 @@ class TokenService:
     async def logout(self, refresh_token: str) -> None:
         """Ends the session the refresh token belongs to. Unknown tokens are ignored."""
         async with self.db.transaction() as session:
-            stored = await repository.get_by_hash(session, _hash(refresh_token))
+            stored = await repository.get_by_hash(session, self._hash(refresh_token))
             if stored is not None:
                 await repository.revoke_family(session, stored.family_id)
 
@@ -127,7 +132,7 @@ class TokenService:
                 RefreshToken(
                     user_id=user.id,
                     family_id=family_id,
-                    token_hash=_hash(refresh),
+                    token_hash=self._hash(refresh),
                     issued_at=now,
                     expires_at=now + timedelta(days=self.settings.refresh_token_days),
                 ),
