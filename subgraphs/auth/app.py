@@ -7,6 +7,8 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 
 from subgraphs.kit.app import ServiceParts, build_app
+from subgraphs.kit.audit import AuditTrail
+from subgraphs.kit.audit_endpoints import audit_router
 from subgraphs.kit.db import Database
 from subgraphs.kit.graphql import client_address, principal_from_request, subgraph_router
 from subgraphs.kit.jwt import AccountStatus, StaticKeys, TokenVerifier
@@ -53,7 +55,9 @@ def create_app(settings: AuthSettings | None = None, care: CareRelationships | N
         )
         on_shutdown.append(http_care.aclose)
         care = http_care
-    users = UserService(db, passwords, care)
+    audit = AuditTrail("auth", db)
+    on_shutdown.append(audit.close)
+    users = UserService(db, passwords, care, audit)
     verifier = TokenVerifier(
         StaticKeys(keys.public_keys),
         issuer=settings.jwt_issuer,
@@ -70,7 +74,7 @@ def create_app(settings: AuthSettings | None = None, care: CareRelationships | N
         window_seconds=settings.login_failure_window_seconds,
     )
     tokens = TokenService(db, users, keys, verifier, throttle, settings)
-    user_management = UserManagement(db)
+    user_management = UserManagement(db, audit)
 
     async def context(request: Request) -> AuthContext:
         principal, auth_error = await principal_from_request(request, verifier)
@@ -94,10 +98,10 @@ def create_app(settings: AuthSettings | None = None, care: CareRelationships | N
             db=db,
             verifier=verifier,
             migrations_dir=MIGRATIONS,
-            rest_routers=[user_endpoints.router, token_endpoints.router, admin_endpoints.router],
+            rest_routers=[user_endpoints.router, token_endpoints.router, admin_endpoints.router, audit_router()],
             graphql_router=subgraph_router(schema, context, settings),
             token_url="/auth/token",
-            state={"users": users, "tokens": tokens, "keys": keys, "user_management": user_management},
+            state={"users": users, "tokens": tokens, "keys": keys, "user_management": user_management, "audit": audit},
             on_shutdown=on_shutdown,
         )
     )

@@ -22,7 +22,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = subgraph.settings()
     port = args.port or settings.port
     configure_logging(subgraph.name, settings.log_level)
-    if not args.no_migrate:
+    if subgraph.owns_tables and not args.no_migrate:
         upgrade(subgraph.name, subgraph.migrations_dir, settings.database_url)
     uvicorn.run(
         subgraph.app_factory,
@@ -42,6 +42,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from subgraphs.kit.migrations import upgrade
 
     for subgraph in registry.select(args.subgraphs):
+        if not subgraph.owns_tables:
+            continue
         settings = subgraph.settings()
         upgrade(subgraph.name, subgraph.migrations_dir, settings.database_url)
         print(f"{subgraph.name}: migrated to head")
@@ -70,6 +72,7 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     from subgraphs.auth.users.care import NoCareRelationships
     from subgraphs.auth.users.passwords import Passwords
     from subgraphs.auth.users.service import UserService
+    from subgraphs.kit.audit import AuditTrail
     from subgraphs.kit.db import Database
     from subgraphs.kit.migrations import upgrade
 
@@ -81,13 +84,14 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 
     async def create() -> str:
         db = Database(settings.database_url)
+        audit = AuditTrail("auth", db)
         try:
             passwords = Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib)
-            user = await UserService(db, passwords, NoCareRelationships()).create_admin(
-                args.email, password, args.full_name
-            )
+            service = UserService(db, passwords, NoCareRelationships(), audit)
+            user = await service.create_admin(args.email, password, args.full_name)
             return str(user.id)
         finally:
+            await audit.close()
             await db.dispose()
 
     from pydantic import ValidationError
@@ -104,6 +108,30 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
         return 2
     print(f"admin created: {args.email} ({user_id})")
     return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from sqlalchemy import create_engine
+
+    from subgraphs.kit.audit import verify_chain
+    from subgraphs.kit.db import sync_url
+
+    broken = False
+    for subgraph in registry.select(args.subgraphs):
+        if not subgraph.owns_tables:
+            continue
+        engine = create_engine(sync_url(subgraph.settings().database_url))
+        try:
+            with engine.connect() as connection:
+                checked, bad_seq = verify_chain(connection, subgraph.name)
+        finally:
+            engine.dispose()
+        if bad_seq is None:
+            print(f"{subgraph.name}: {checked} audit events, chain intact")
+        else:
+            broken = True
+            print(f"{subgraph.name}: chain BROKEN at seq {bad_seq} (after {checked} good events)", file=sys.stderr)
+    return 1 if broken else 0
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
@@ -137,6 +165,11 @@ def parser() -> argparse.ArgumentParser:
     schema.add_argument("action", choices=["export", "check"])
     schema.add_argument("subgraphs", nargs="*")
     schema.set_defaults(run=cmd_schema)
+
+    audit = commands.add_parser("audit", help="check that no audit event was changed or removed")
+    audit.add_argument("action", choices=["verify"])
+    audit.add_argument("subgraphs", nargs="*")
+    audit.set_defaults(run=cmd_audit)
 
     admin = commands.add_parser("create-admin", help="create an admin account (the only way to make the first)")
     admin.add_argument("--email", required=True)

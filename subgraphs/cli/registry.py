@@ -15,6 +15,7 @@ class Subgraph:
     name: str
     port: int
     settings_class: str
+    owns_tables: bool = True
 
     @property
     def package(self) -> str:

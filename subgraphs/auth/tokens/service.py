@@ -33,8 +33,6 @@ class InvalidGrant(AppError):
     title = "Invalid grant"
 
 
-
-
 class TokenService:
     def __init__(
         self,

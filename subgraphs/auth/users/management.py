@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 
+from subgraphs.kit.audit import AuditTrail
 from subgraphs.kit.db import Database
 from subgraphs.kit.errors import Conflict, NotFound
 from subgraphs.kit.pagination import PageParams
@@ -18,6 +19,7 @@ from ..tokens import repository as tokens_repository
 from . import repository
 from .models import User
 from .schemas import UserAdminUpdate
+from .service import audited
 
 
 class LastAdmin(Conflict):
@@ -26,17 +28,20 @@ class LastAdmin(Conflict):
 
 
 class UserManagement:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, audit: AuditTrail) -> None:
         self.db = db
+        self.audit = audit
 
     async def search(
         self, principal: Principal, *, role: Role | None, q: str | None, page: PageParams
     ) -> tuple[list[User], int]:
         require_admin(principal)
         async with self.db.session() as session:
-            return await repository.search(
+            users, total = await repository.search(
                 session, role=role.value if role else None, q=q, limit=page.limit, offset=page.offset
             )
+        self.audit.record(*(audited(principal, "read", user) for user in users))
+        return users, total
 
     async def update(self, principal: Principal, user_id: uuid.UUID, change: UserAdminUpdate) -> User:
         require_admin(principal)
@@ -58,6 +63,7 @@ class UserManagement:
                 # Sessions carry the old role or a dead account: end them.
                 await tokens_repository.revoke_all_for_user(session, user.id)
             await session.flush()
+            await self.audit.append(session, audited(principal, "update", user))
         return user
 
     async def counts_by_role(self, principal: Principal) -> dict[str, int]:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
+from subgraphs.kit import audit
+from subgraphs.kit.audit import AuditTrail
 from subgraphs.kit.db import Database
 from subgraphs.kit.errors import NotFound
 from subgraphs.kit.principal import Principal, Role
@@ -28,6 +30,12 @@ from .passwords import Passwords
 from .schemas import ProfileUpdate, RegisterBody
 
 
+def audited(principal: Principal | None, action: str, user: User, outcome: str = audit.ALLOWED) -> audit.AuditEvent:
+    """An audit event about a user's profile; a patient's profile is that patient's data."""
+    patient_id = user.id if user.role == Role.PATIENT.value else None
+    return audit.event(principal, action, "user", user.id, patient_id, outcome)
+
+
 @dataclass(frozen=True, slots=True)
 class UserView:
     """A user as one caller may see them: `full` is False for a directory entry."""
@@ -37,10 +45,11 @@ class UserView:
 
 
 class UserService:
-    def __init__(self, db: Database, passwords: Passwords, care: CareRelationships) -> None:
+    def __init__(self, db: Database, passwords: Passwords, care: CareRelationships, audit: AuditTrail) -> None:
         self.db = db
         self.passwords = passwords
         self.care = care
+        self.audit = audit
 
     async def register(self, body: RegisterBody) -> User:
         return await self._create(
@@ -71,6 +80,7 @@ class UserService:
                     ),
                 )
                 await session.flush()
+                await self.audit.append(session, audited(None, "create", user))
         except IntegrityError as exc:  # a concurrent registration won the race
             raise EmailTaken("An account with this email already exists.") from exc
         return user
@@ -97,7 +107,9 @@ class UserService:
         return user is not None and user.is_active
 
     async def profile(self, principal: Principal) -> User:
-        return await self.active_user(principal.user_id)
+        user = await self.active_user(principal.user_id)
+        self.audit.record(audited(principal, "read", user))
+        return user
 
     async def update_profile(self, principal: Principal, body: ProfileUpdate) -> User:
         changes = body.model_dump(exclude_unset=True, exclude={"password", "current_password"})
@@ -122,6 +134,7 @@ class UserService:
                 # A changed password ends every session made with the old one.
                 await tokens_repository.revoke_all_for_user(session, user.id)
             await session.flush()
+            await self.audit.append(session, audited(principal, "update", user))
         return user
 
     async def view(self, principal: Principal, user_id: uuid.UUID) -> UserView:
@@ -145,4 +158,12 @@ class UserService:
                 views[user_id] = UserView(user, full=True)
             elif user.role == Role.DOCTOR.value and user.is_active:
                 views[user_id] = UserView(user, full=False)
+        self.audit.record(
+            *(
+                audited(principal, "read", views[uid].user)
+                if uid in views
+                else audit.event(principal, "read", "user", uid, outcome=audit.DENIED)
+                for uid in dict.fromkeys(user_ids)
+            )
+        )
         return views
