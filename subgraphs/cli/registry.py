@@ -37,7 +37,15 @@ class Subgraph:
         return importlib.import_module(f"{self.package}.graph").schema
 
 
-SUBGRAPHS: dict[str, Subgraph] = {subgraph.name: subgraph for subgraph in (Subgraph("auth", 8001, "AuthSettings"),)}
+SUBGRAPHS: dict[str, Subgraph] = {
+    subgraph.name: subgraph
+    for subgraph in (
+        Subgraph("auth", 8001, "AuthSettings"),
+        Subgraph("appointments", 8002, "AppointmentSettings"),
+        Subgraph("prescriptions", 8003, "PrescriptionSettings"),
+        Subgraph("admin", 8004, "AdminSettings", owns_tables=False),
+    )
+}
 
 
 def select(names: list[str] | None) -> list[Subgraph]:

@@ -1,0 +1,1 @@
+"""The admin subgraph (:8004): analytics and user management entry points. Owns no tables."""

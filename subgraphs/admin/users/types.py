@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+from strawberry.federation.schema_directives import Key
+
+
+@strawberry.enum(name="Role")
+class RoleEnum(Enum):
+    PATIENT = "patient"
+    DOCTOR = "doctor"
+    ADMIN = "admin"
+
+
+@strawberry.federation.type(name="User", directives=[Key(fields="id", resolvable=False)])
+class UserRef:
+    """A user by id: the router fetches every other field from the auth subgraph."""
+
+    id: strawberry.ID

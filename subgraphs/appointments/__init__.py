@@ -1,0 +1,1 @@
+"""The appointments subgraph: doctor profiles, working hours, bookings. Owns `Doctor` and `Appointment`."""

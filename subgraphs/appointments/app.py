@@ -1,0 +1,73 @@
+"""The appointment service: FastAPI app with the REST routes of the original design and the subgraph."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+
+from subgraphs.kit.app import ServiceParts, build_app
+from subgraphs.kit.db import Database
+from subgraphs.kit.graphql import client_address, principal_from_request, subgraph_router
+from subgraphs.kit.idempotency import IdempotentWrites
+from subgraphs.kit.jwt import KeySource, RemoteJwks, TokenVerifier
+
+from .appointments import endpoints as appointment_endpoints
+from .appointments.internal import internal_router
+from .appointments.service import AppointmentService
+from .config import AppointmentSettings
+from .context import AppointmentsContext, Loaders
+from .doctors import endpoints as doctor_endpoints
+from .doctors.service import DoctorService
+from .graph import schema
+from .orm import idempotency_keys
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(settings: AppointmentSettings | None = None, *, key_source: KeySource | None = None) -> FastAPI:
+    settings = settings or AppointmentSettings()
+    db = Database(settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo)
+    # Tokens are verified here against the auth service's published keys
+    # (ARCHITECTURE.md: security must not depend on the router).
+    keys = key_source or RemoteJwks(
+        f"{settings.auth_service_url}/.well-known/jwks.json", cooldown=settings.jwks_refetch_cooldown
+    )
+    verifier = TokenVerifier(keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    doctors = DoctorService(db)
+    idempotency = IdempotentWrites(db, idempotency_keys, ttl=timedelta(hours=settings.idempotency_ttl_hours))
+    appointments = AppointmentService(db, idempotency)
+
+    async def context(request: Request) -> AppointmentsContext:
+        principal, auth_error = await principal_from_request(request, verifier)
+        return AppointmentsContext(
+            principal=principal,
+            auth_error=auth_error,
+            request_id=request.state.request_id,
+            client_address=client_address(request),
+            doctors_service=doctors,
+            appointments_service=appointments,
+            loaders=Loaders.build(doctors, appointments, principal, auth_error),
+        )
+
+    return build_app(
+        ServiceParts(
+            name="appointments",
+            title="Appointment service",
+            description=(
+                "Doctor profiles, working hours and appointments. Owns the `Doctor` and "
+                "`Appointment` entities of the supergraph and adds `appointments` and "
+                "`doctorProfile` to `User`."
+            ),
+            settings=settings,
+            db=db,
+            verifier=verifier,
+            migrations_dir=MIGRATIONS,
+            rest_routers=[doctor_endpoints.router, appointment_endpoints.router, internal_router(settings)],
+            graphql_router=subgraph_router(schema, context, settings),
+            # Swagger's "Authorize" button gets its token from the auth service.
+            token_url=f"{settings.auth_service_url}/auth/token",
+            state={"doctors": doctors, "appointments": appointments},
+        )
+    )

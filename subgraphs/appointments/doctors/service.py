@@ -1,0 +1,90 @@
+"""Rules about doctor profiles: one per doctor user, readable by every signed-in caller.
+
+Doctor profiles are the public directory (API.md "Roles"): any signed-in user
+may read any of them; only the doctor who owns one may create or change it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy.exc import IntegrityError
+
+from subgraphs.kit.db import Database
+from subgraphs.kit.errors import Forbidden, NotFound
+from subgraphs.kit.pagination import PageParams
+from subgraphs.kit.principal import Principal
+
+from ..audit import repository as audit
+from . import repository
+from .errors import ProfileExists
+from .models import DoctorProfile
+from .schemas import DoctorCreate, DoctorUpdate
+
+
+def _require_doctor(principal: Principal) -> None:
+    if not principal.is_doctor:
+        raise Forbidden("Only doctors have a doctor profile.")
+
+
+class DoctorService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(self, principal: Principal, body: DoctorCreate) -> DoctorProfile:
+        _require_doctor(principal)
+        values = body.model_dump()
+        try:
+            async with self.db.transaction() as session:
+                if await repository.exists(session, principal.user_id):
+                    raise ProfileExists("This doctor already has a profile; change it with PUT.")
+                doctor = repository.add(session, DoctorProfile(id=principal.user_id, **values))
+                await session.flush()
+                await audit.record(session, principal.user_id, "doctor.created", "doctor", doctor.id)
+        except IntegrityError as exc:  # a concurrent create won the race
+            raise ProfileExists("This doctor already has a profile; change it with PUT.") from exc
+        return doctor
+
+    async def own(self, principal: Principal) -> DoctorProfile:
+        _require_doctor(principal)
+        async with self.db.session() as session:
+            doctor = await repository.get(session, principal.user_id)
+        if doctor is None:
+            raise NotFound("You have no doctor profile yet.")
+        return doctor
+
+    async def update(self, principal: Principal, body: DoctorUpdate) -> DoctorProfile:
+        _require_doctor(principal)
+        changes = body.model_dump(exclude_unset=True)
+        async with self.db.transaction() as session:
+            doctor = await repository.get(session, principal.user_id)
+            if doctor is None:
+                raise NotFound("You have no doctor profile yet.")
+            for field, value in changes.items():
+                setattr(doctor, field, value)
+            await session.flush()
+            await audit.record(
+                session, principal.user_id, "doctor.updated", "doctor", doctor.id, fields=sorted(changes)
+            )
+        return doctor
+
+    async def get(self, principal: Principal, doctor_id: uuid.UUID) -> DoctorProfile:
+        doctors = await self.get_many(principal, [doctor_id])
+        if doctor_id not in doctors:
+            raise NotFound("No such doctor.")
+        return doctors[doctor_id]
+
+    async def get_many(self, principal: Principal, doctor_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, DoctorProfile]:
+        # `principal` is required even though every caller may read the directory:
+        # the signature keeps "who asks" explicit on every read path.
+        del principal
+        async with self.db.session() as session:
+            return await repository.get_many(session, doctor_ids)
+
+    async def directory(
+        self, principal: Principal, specialty: str | None, page: PageParams
+    ) -> tuple[list[DoctorProfile], int]:
+        del principal
+        async with self.db.session() as session:
+            return await repository.directory(session, specialty, page.limit, page.offset)

@@ -1,0 +1,1 @@
+"""The prescription service: prescriptions issued at appointments, verified against the appointment service."""

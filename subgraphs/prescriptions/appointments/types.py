@@ -1,0 +1,37 @@
+"""The `Appointment` entity (owned by the appointments subgraph) with the field this subgraph adds."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from subgraphs.kit.pagination import PageParams
+
+if TYPE_CHECKING:
+    from ..prescriptions.types import PrescriptionStatusEnum, PrescriptionType
+
+PRESCRIPTION_TYPES = "subgraphs.prescriptions.prescriptions.types"
+
+
+@strawberry.federation.type(keys=["id"], name="Appointment")
+class AppointmentType:
+    id: strawberry.ID
+
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> AppointmentType:
+        # Nothing to load or authorize here: `prescriptions` applies the caller's rules itself.
+        return cls(id=id)
+
+    @strawberry.field(description="Prescriptions issued at this appointment, as far as the caller may see them.")
+    async def prescriptions(
+        self,
+        info: Info,
+        status: Annotated[PrescriptionStatusEnum, strawberry.lazy(PRESCRIPTION_TYPES)] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> list[Annotated[PrescriptionType, strawberry.lazy(PRESCRIPTION_TYPES)]]:
+        page = PageParams.of(limit, offset)
+        key = (str(self.id), status.value if status else None, page.limit, page.offset)
+        return await info.context.loaders.appointment_prescriptions.load(key)

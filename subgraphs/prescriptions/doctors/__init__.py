@@ -1,0 +1,1 @@
+"""The `Doctor` entity as this subgraph references it."""

@@ -1,0 +1,1 @@
+"""`Idempotency-Key` for POST /prescriptions: the kit's idempotent writes, plus a replay looked up first."""

@@ -1,0 +1,3 @@
+from subgraphs.kit.migrations import run_env
+
+run_env()

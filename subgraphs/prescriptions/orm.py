@@ -1,0 +1,11 @@
+from sqlalchemy.orm import DeclarativeBase
+
+from subgraphs.kit.idempotency import idempotency_table
+
+
+class Base(DeclarativeBase):
+    """Tables of the prescriptions subgraph; no other subgraph maps them."""
+
+
+# `Idempotency-Key` records of POST /prescriptions, kept next to the rows they created.
+idempotency_keys = idempotency_table(Base.metadata)

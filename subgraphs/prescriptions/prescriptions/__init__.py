@@ -1,0 +1,1 @@
+"""Prescriptions: issued by an appointment's doctor, read by their patient, changed by status."""

@@ -1,0 +1,123 @@
+"""REST routes of the prescriptions domain: thin adapters over `PrescriptionService`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import JSONResponse
+
+from subgraphs.kit.idempotency import KEY_PATTERN
+from subgraphs.kit.pagination import Page, PageQuery
+from subgraphs.kit.problem import MEDIA_TYPE as PROBLEM_MEDIA_TYPE
+from subgraphs.kit.security import CurrentPrincipal
+
+from ..deps import Prescriptions
+from .schemas import PrescriptionCreate, PrescriptionFilter, PrescriptionOut, PrescriptionStats, PrescriptionUpdate
+from .status import Status
+
+router = APIRouter(tags=["prescriptions"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        pattern=KEY_PATTERN,
+        description="Repeat a POST safely: the same key and body return the first response.",
+    ),
+]
+
+
+@router.post(
+    "/prescriptions",
+    status_code=201,
+    response_model=PrescriptionOut,
+    summary="Issue a prescription at an appointment (its doctor only)",
+    responses={
+        403: {"description": "FORBIDDEN: not a doctor"},
+        404: {"description": "APPOINTMENT_NOT_FOUND (also another doctor's appointment)"},
+        409: {"description": "APPOINTMENT_NOT_ELIGIBLE: the appointment is not arrived or fulfilled"},
+        422: {"description": "VALIDATION_ERROR, IDEMPOTENCY_KEY_REUSED"},
+        503: {"description": "DEPENDENCY_UNAVAILABLE: the appointment service cannot answer; nothing was written"},
+    },
+)
+async def issue(
+    request: Request,
+    body: PrescriptionCreate,
+    principal: CurrentPrincipal,
+    prescriptions: Prescriptions,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    authorization = request.headers.get("authorization")
+    if idempotency_key is None:
+        prescription = await prescriptions.issue(principal, body, authorization=authorization)
+        return JSONResponse(PrescriptionOut.model_validate(prescription).model_dump(mode="json"), status_code=201)
+    stored = await prescriptions.issue_once(principal, body, idempotency_key, authorization=authorization)
+    return JSONResponse(
+        stored.body,
+        status_code=stored.status,
+        media_type=PROBLEM_MEDIA_TYPE if stored.status >= 400 else None,
+        headers={"Idempotent-Replayed": "true"} if stored.replayed else None,
+    )
+
+
+@router.get(
+    "/prescriptions",
+    response_model=Page[PrescriptionOut],
+    summary="Prescriptions the caller may see, newest first (`?status=active`: a patient's medication list)",
+    responses={403: {"description": "FORBIDDEN: admins see prescriptions only as aggregates"}},
+)
+async def list_prescriptions(
+    principal: CurrentPrincipal,
+    prescriptions: Prescriptions,
+    page: PageQuery,
+    status: Status | None = None,
+    appointment_id: uuid.UUID | None = None,
+    patient_id: uuid.UUID | None = None,
+) -> Page[PrescriptionOut]:
+    wanted = PrescriptionFilter(status=status, appointment_id=appointment_id, patient_id=patient_id)
+    items, total = await prescriptions.search(principal, wanted, page)
+    return Page(
+        items=[PrescriptionOut.model_validate(p) for p in items], total=total, limit=page.limit, offset=page.offset
+    )
+
+
+# Declared before /prescriptions/{prescription_id}, so "stats" is never read as an id.
+@router.get(
+    "/prescriptions/stats",
+    response_model=PrescriptionStats,
+    summary="How many prescriptions are in each status (admins only; for analytics)",
+    responses={403: {"description": "FORBIDDEN: not an admin"}},
+)
+async def prescription_stats(principal: CurrentPrincipal, prescriptions: Prescriptions) -> PrescriptionStats:
+    by_status = await prescriptions.counts_by_status(principal)
+    return PrescriptionStats(total=sum(by_status.values()), by_status=by_status)
+
+
+@router.get(
+    "/prescriptions/{prescription_id}",
+    response_model=PrescriptionOut,
+    summary="One prescription",
+    responses={403: {"description": "FORBIDDEN: admins"}, 404: {"description": "NOT_FOUND"}},
+)
+async def read_prescription(
+    prescription_id: uuid.UUID, principal: CurrentPrincipal, prescriptions: Prescriptions
+) -> PrescriptionOut:
+    return PrescriptionOut.model_validate(await prescriptions.get(principal, prescription_id))
+
+
+@router.put(
+    "/prescriptions/{prescription_id}",
+    response_model=PrescriptionOut,
+    summary="Change status or instructions (the issuing doctor only), naming the version read",
+    responses={
+        403: {"description": "FORBIDDEN: not a doctor"},
+        404: {"description": "NOT_FOUND (also another doctor's prescription)"},
+        409: {"description": "VERSION_CONFLICT, INVALID_STATUS_TRANSITION, PRESCRIPTION_CLOSED"},
+        422: {"description": "VALIDATION_ERROR: unknown or immutable fields (medication, dosage, frequency, ...)"},
+    },
+)
+async def update_prescription(
+    prescription_id: uuid.UUID, body: PrescriptionUpdate, principal: CurrentPrincipal, prescriptions: Prescriptions
+) -> PrescriptionOut:
+    return PrescriptionOut.model_validate(await prescriptions.update(principal, prescription_id, body))

@@ -1,0 +1,1 @@
+"""The `User` entity as this subgraph extends it."""
