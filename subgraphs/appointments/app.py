@@ -7,11 +7,11 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 
-from subgraphs.kit.app import ServiceParts, build_app
+from subgraphs.kit.app import ServiceParts, build_app, remote_verifier
 from subgraphs.kit.db import Database
 from subgraphs.kit.graphql import client_address, principal_from_request, subgraph_router
 from subgraphs.kit.idempotency import IdempotentWrites
-from subgraphs.kit.jwt import KeySource, RemoteJwks, TokenVerifier
+from subgraphs.kit.jwt import KeySource
 
 from .appointments import endpoints as appointment_endpoints
 from .appointments.internal import internal_router
@@ -29,12 +29,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app(settings: AppointmentSettings | None = None, *, key_source: KeySource | None = None) -> FastAPI:
     settings = settings or AppointmentSettings()
     db = Database(settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo)
-    # Tokens are verified here against the auth service's published keys
-    # (ARCHITECTURE.md: security must not depend on the router).
-    keys = key_source or RemoteJwks(
-        f"{settings.auth_service_url}/.well-known/jwks.json", cooldown=settings.jwks_refetch_cooldown
-    )
-    verifier = TokenVerifier(keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    # Tokens are verified here against the auth service's published keys, and the account
+    # rechecked there (ARCHITECTURE.md: security must not depend on the router).
+    verifier = remote_verifier(settings, key_source)
     doctors = DoctorService(db)
     idempotency = IdempotentWrites(db, idempotency_keys, ttl=timedelta(hours=settings.idempotency_ttl_hours))
     appointments = AppointmentService(db, idempotency)

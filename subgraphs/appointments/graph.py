@@ -17,6 +17,7 @@ from subgraphs.kit.graphql import SubgraphSchema
 from subgraphs.kit.graphql_inputs import checked, plain
 from subgraphs.kit.pagination import PageParams
 
+from .analytics.types import AnalyticsAppointments
 from .appointments.schemas import AppointmentCreate, AppointmentFilter, AppointmentUpdate
 from .appointments.types import (
     AppointmentStatusEnum,
@@ -125,4 +126,6 @@ class Mutation:
         return AppointmentType.from_model(appointment)
 
 
-schema = SubgraphSchema(query=Query, mutation=Mutation, types=[UserType, DoctorType, AppointmentType])
+schema = SubgraphSchema(
+    query=Query, mutation=Mutation, types=[UserType, DoctorType, AppointmentType, AnalyticsAppointments]
+)

@@ -15,7 +15,7 @@ from subgraphs.kit.problem import MEDIA_TYPE as PROBLEM_MEDIA_TYPE
 from subgraphs.kit.security import CurrentPrincipal
 
 from ..deps import Appointments
-from .schemas import AppointmentCreate, AppointmentFilter, AppointmentOut, AppointmentUpdate
+from .schemas import AppointmentCreate, AppointmentFilter, AppointmentOut, AppointmentStats, AppointmentUpdate
 from .status import Status
 
 router = APIRouter(tags=["appointments"])
@@ -80,6 +80,12 @@ async def list_appointments(
     return Page(
         items=[AppointmentOut.model_validate(a) for a in items], total=total, limit=page.limit, offset=page.offset
     )
+
+
+# Declared before /appointments/{appointment_id}, so "stats" is never read as an id.
+@router.get("/appointments/stats", response_model=AppointmentStats, summary="Counts by status, and upcoming (admins)")
+async def appointment_stats(principal: CurrentPrincipal, appointments: Appointments) -> AppointmentStats:
+    return await appointments.stats(principal)
 
 
 @router.get("/appointments/{appointment_id}", response_model=AppointmentOut, summary="One appointment")

@@ -158,3 +158,20 @@ async def patients_seen_by(
         .distinct()
     )
     return set(rows)
+
+
+async def counts_by_status(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(Appointment.status, func.count()).group_by(Appointment.status))
+    return {status: count for status, count in rows.all()}
+
+
+async def count_upcoming(session: AsyncSession, now: datetime) -> int:
+    """Appointments still to happen: holding a slot and not yet started."""
+    return (
+        await session.scalar(
+            select(func.count()).where(
+                Appointment.status.in_([s.value for s in HOLDS_SLOT]), Appointment.starts_at > now
+            )
+        )
+        or 0
+    )

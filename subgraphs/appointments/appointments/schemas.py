@@ -98,3 +98,9 @@ class Scope:
 
     patient_id: uuid.UUID | None = None
     doctor_id: uuid.UUID | None = None
+
+
+class AppointmentStats(BaseModel):
+    total: int
+    by_status: dict[str, int]
+    upcoming: int

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from subgraphs.kit.db import Database, utcnow
 from subgraphs.kit.idempotency import IdempotentWrites, StoredResponse, fingerprint
 from subgraphs.kit.pagination import PageParams
-from subgraphs.kit.principal import Principal
+from subgraphs.kit.principal import Principal, require_admin
 
 from ..audit import repository as audit
 from ..doctors import hours
@@ -29,7 +29,7 @@ from ..doctors.models import DoctorProfile
 from . import repository, rules
 from .errors import InThePast, InvalidTimeRange, NotBooked, OutsideWorkingHours, SlotTaken
 from .models import Appointment
-from .schemas import AppointmentCreate, AppointmentFilter, AppointmentOut, AppointmentUpdate
+from .schemas import AppointmentCreate, AppointmentFilter, AppointmentOut, AppointmentStats, AppointmentUpdate
 from .status import Status
 
 BOOKING_SCOPE = "POST /appointments"
@@ -132,6 +132,15 @@ class AppointmentService:
             raise SlotTaken(f"The {party} already has an appointment at that time.", conflict=party) from exc
 
     # -- reading -------------------------------------------------------------
+
+    async def stats(self, principal: Principal) -> AppointmentStats:
+        """Aggregates for admins: counts only, no names, no clinical text."""
+        require_admin(principal)
+        async with self.db.session() as session:
+            counts = await repository.counts_by_status(session)
+            upcoming = await repository.count_upcoming(session, self.clock())
+        by_status = {status.value: counts.get(status.value, 0) for status in Status}
+        return AppointmentStats(total=sum(by_status.values()), by_status=by_status, upcoming=upcoming)
 
     async def get(self, principal: Principal, appointment_id: uuid.UUID) -> Appointment:
         async with self.db.session() as session:

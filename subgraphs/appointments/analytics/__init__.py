@@ -1,0 +1,1 @@
+"""This subgraph's share of the admin service's `Analytics`: appointment counts."""
