@@ -21,6 +21,7 @@ import jwt
 from jwt import PyJWK
 
 from .errors import Unauthenticated
+from .logging import REQUEST_ID_HEADER, request_id_var
 from .principal import Principal, Role
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,10 @@ def remote_account_status(
     async def ask(token: str, _principal: Principal) -> bool | None:
         try:
             async with httpx.AsyncClient(timeout=timeout, transport=transport) as client:
-                response = await client.get(validate_url, headers={"authorization": f"Bearer {token}"})
+                headers = {"authorization": f"Bearer {token}"}
+                if request_id := request_id_var.get():
+                    headers[REQUEST_ID_HEADER] = request_id
+                response = await client.get(validate_url, headers=headers)
         except httpx.HTTPError as exc:
             log.warning("account status unavailable", extra={"error": type(exc).__name__})
             return None

@@ -55,6 +55,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         logging.getLogger(name).propagate = True
     # The request middleware writes one access line per request itself.
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every outbound request at INFO; the callers log what matters.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def accept_request_id(value: str | None) -> str:
