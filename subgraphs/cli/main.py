@@ -56,14 +56,25 @@ def cmd_schema(args: argparse.Namespace) -> int:
         for path in schema_tools.export(subgraphs):
             print(f"wrote {path}")
         return 0
-    problems = schema_tools.drift(subgraphs)
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
-        print("schema drift: run `healthcare schema export` and commit the result", file=sys.stderr)
-        return 1
-    print("schema: every subgraph's SDL matches the code")
-    return 0
+    if args.action == "compose":
+        # The supergraph is made of every subgraph: composing a subset would drop the others.
+        if args.subgraphs:
+            print("compose takes no subgraph names: the supergraph has them all", file=sys.stderr)
+            return 2
+        return schema_tools.compose(list(registry.SUBGRAPHS.values()), accept_breaking=args.accept_breaking)
+    if args.subgraphs:
+        # Only the SDL drift of the named subgraphs (the former behaviour of `check NAME`).
+        problems = schema_tools.drift(subgraphs)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            print("schema drift: run `healthcare schema export` and commit the result", file=sys.stderr)
+            return 1
+        print("schema: the SDL of " + ", ".join(s.name for s in subgraphs) + " matches the code")
+        return 0
+    return schema_tools.check(
+        list(registry.SUBGRAPHS.values()), accept_breaking=args.accept_breaking, base=args.base
+    )
 
 
 def cmd_create_admin(args: argparse.Namespace) -> int:
@@ -152,18 +163,49 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-migrate", action="store_true", help="do not run migrations before starting")
     serve.set_defaults(run=cmd_serve)
 
-    dev = commands.add_parser("dev", help="run the whole system locally on SQLite files under var/")
-    dev.add_argument("--only", nargs="*", default=None, help="run only these subgraphs")
-    dev.add_argument("--host", default="127.0.0.1")
+    dev = commands.add_parser(
+        "dev",
+        help="run the whole system locally (subgraphs on SQLite files under var/, the router on :4000)",
+        description=(
+            "Every subgraph of the registry on its own port, then the router on :4000, logs in one stream; "
+            "Ctrl-C stops everything. The router is the Apollo Router when a `router` binary is on PATH "
+            "(or APOLLO_ROUTER_BINARY names one), otherwise Hive Gateway (npm packages installed on first run)."
+        ),
+    )
+    dev.add_argument("--only", nargs="*", default=None, help="run only these subgraphs (the router routes to them)")
+    dev.add_argument("--host", default="127.0.0.1", help="address the subgraphs and the router listen on")
+    dev.add_argument(
+        "--router-port",
+        type=int,
+        default=int(os.environ.get("ROUTER_PORT", "4000")),
+        help="default: $ROUTER_PORT or 4000",
+    )
+    dev.add_argument("--no-router", action="store_true", help="run the subgraphs only")
+    dev.add_argument("--demo", action="store_true", help="load demo data once everything is ready")
     dev.set_defaults(run=cmd_dev)
 
     migrate = commands.add_parser("migrate", help="bring databases to the latest schema")
     migrate.add_argument("subgraphs", nargs="*")
     migrate.set_defaults(run=cmd_migrate)
 
-    schema = commands.add_parser("schema", help="export or check the subgraphs' SDL in schema/")
-    schema.add_argument("action", choices=["export", "check"])
-    schema.add_argument("subgraphs", nargs="*")
+    schema = commands.add_parser(
+        "schema",
+        help="export the subgraphs' SDL to schema/, compose schema/supergraph.graphql, check both",
+        description=schema_tools.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    schema.add_argument("action", choices=["export", "compose", "check"])
+    schema.add_argument("subgraphs", nargs="*", help="export/check: only these subgraphs' SDL")
+    schema.add_argument(
+        "--accept-breaking",
+        action="store_true",
+        help="compose/check: allow changes that break clients of the current supergraph",
+    )
+    schema.add_argument(
+        "--base",
+        default="HEAD",
+        help="check: the git revision whose supergraph breaking changes are measured against (default HEAD)",
+    )
     schema.set_defaults(run=cmd_schema)
 
     audit = commands.add_parser("audit", help="check that no audit event was changed or removed")

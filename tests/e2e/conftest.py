@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from .stack import Stack, new_stack, require_router_packages
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    """Every subgraph of the registry, the echo subgraph and the router, shared by the session's
+    tests that leave it as they found it."""
+    require_router_packages()
+    running = new_stack(tmp_path_factory.mktemp("stack"))
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def make_stack(tmp_path) -> Iterator[Callable[..., Stack]]:
+    """A stack of one's own, for tests that break it (kill a subgraph, ...)."""
+    require_router_packages()
+    started: list[Stack] = []
+
+    def make(names: list[str] | None = None) -> Stack:
+        stack = new_stack(tmp_path / f"stack{len(started)}")
+        stack.directory.mkdir()
+        started.append(stack)
+        return stack.start(names)
+
+    try:
+        yield make
+    finally:
+        for stack in started:
+            stack.stop()
