@@ -31,7 +31,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=port,
         workers=args.workers,
         log_config=None,
-        proxy_headers=False,
+        # Behind the edge every peer is the proxy: believe its X-Forwarded-For only when configured.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies,
         server_header=False,
         timeout_graceful_shutdown=20,
     )

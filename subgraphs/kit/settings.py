@@ -31,6 +31,11 @@ class ServiceSettings(BaseSettings):
     secret_key: str = service_field(DEV_SECRET_KEY, "SECRET_KEY")
     router_secret: str = service_field(DEV_ROUTER_SECRET, "ROUTER_SECRET")
     router_secret_header: str = service_field("x-router-secret", "ROUTER_SECRET_HEADER")
+    # During a rotation the subgraphs accept the old secret too, until every router sends the new one.
+    router_secret_previous: str | None = service_field(None, "ROUTER_SECRET_PREVIOUS")
+    # Proxies (the edge, the router) whose X-Forwarded-For is believed by `healthcare serve`:
+    # uvicorn's forwarded_allow_ips ("10.0.0.0/8,127.0.0.1", "*"); unset: the peer address counts.
+    trusted_proxies: str | None = service_field(None, "TRUSTED_PROXIES")
     auth_service_url: str = service_field("http://127.0.0.1:8001", "AUTH_SERVICE_URL")
     jwt_issuer: str = service_field("healthcare-auth", "JWT_ISSUER")
     jwt_audience: str = service_field("healthcare-api", "JWT_AUDIENCE")
@@ -49,6 +54,10 @@ class ServiceSettings(BaseSettings):
     graphql_max_tokens: int = service_field(5_000, "GRAPHQL_MAX_TOKENS")
     graphql_max_root_fields: int = service_field(20, "GRAPHQL_MAX_ROOT_FIELDS")
     graphql_introspection: bool | None = service_field(None, "GRAPHQL_INTROSPECTION")
+    # Rate-limit counters (kit/ratelimit.py): in Redis when set, so replicas share one limit;
+    # in process memory otherwise. The prefix keeps deployments sharing a Redis apart.
+    redis_url: str | None = service_field(None, "REDIS_URL")
+    rate_limit_prefix: str = service_field("healthcare:ratelimit:", "RATE_LIMIT_PREFIX")
 
     @property
     def is_production(self) -> bool:

@@ -199,3 +199,13 @@ async def test_a_registration_failing_after_its_insert_leaves_no_rows(auth: Auth
         assert (await auth.client.post("/auth/register", json=body)).status_code == 500
     async with auth.app.state.db.session() as session:
         assert await session.scalar(select(func.count()).select_from(User)) == 0
+
+
+async def test_during_a_secret_rotation_both_secrets_open_the_subgraph(make_auth_app):
+    from ..conftest import running
+
+    app = make_auth_app(router_secret="new-secret", router_secret_previous="old-secret")
+    async for client in running(app):
+        for secret, status in (("new-secret", 200), ("old-secret", 200), ("other", 401), ("", 401)):
+            response = await client.post("/graphql", json={"query": "{ __typename }"}, headers={"x-router-secret": secret})
+            assert response.status_code == status, secret

@@ -143,3 +143,33 @@ def test_schema_check_fails_on_drift(tmp_path, monkeypatch):
 def test_unknown_subgraph_is_refused(tmp_path):
     result = run_cli("migrate", "billing", env=env_for(tmp_path))
     assert result.returncode != 0 and "unknown subgraph" in result.stderr
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_serve_believes_x_forwarded_for_only_from_trusted_proxies(tmp_path, trusted):
+    """Behind the edge every REST client arrives from one address: per-address login throttling
+    must count the address the edge saw, and only when the edge is trusted."""
+    port = free_port()
+    extra = {"LOGIN_MAX_FAILURES_PER_ADDRESS": "2", "LOGIN_MAX_FAILURES_PER_ACCOUNT": "100"}
+    if trusted:
+        extra["TRUSTED_PROXIES"] = "127.0.0.1"
+    process = ManagedProcess(
+        name="auth",
+        command=healthcare_command("serve", "auth", "--port", str(port)),
+        env=env_for(tmp_path, **extra),
+        ready_url=f"http://127.0.0.1:{port}/ready",
+    )
+    process.start()
+    try:
+        process.wait_ready(timeout=60)
+        login = f"http://127.0.0.1:{port}/auth/login"
+        wrong = {"email": "x@example.org", "password": "wrong password"}
+        for _ in range(2):
+            assert call(login, wrong, {"x-forwarded-for": "203.0.113.7"})[0] == 401
+        assert call(login, wrong, {"x-forwarded-for": "203.0.113.7"})[0] == 429
+        other_client = call(login, wrong, {"x-forwarded-for": "198.51.100.9"})[0]
+    finally:
+        process.stop()
+    # Trusted: another client is another address. Untrusted: the header is ignored, so both
+    # "clients" are the one peer and share its limit.
+    assert other_client == (401 if trusted else 429)
