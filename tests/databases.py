@@ -60,6 +60,13 @@ class PostgresDatabases:
             self.migrated.add(service)
         return url
 
+    def empty(self, label: str) -> str:
+        """A new database with nothing in it, dropped at the end of the session."""
+        name = f"hc_test_{label}_{self.suffix}"
+        self._admin_execute(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
     def truncate(self, url: str) -> None:
         connection = psycopg2.connect(url)
         try:

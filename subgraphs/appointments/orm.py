@@ -8,4 +8,4 @@ class Base(DeclarativeBase):
 
 
 # `Idempotency-Key` records of POST /appointments, kept next to the rows they created.
-idempotency_keys = idempotency_table(Base.metadata)
+idempotency_keys = idempotency_table(Base.metadata, "appointments")

@@ -56,8 +56,10 @@ def fingerprint(payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def idempotency_table(metadata: MetaData, name: str = "idempotency_keys") -> Table:
-    """The table a service keeps its keys in, in its own database."""
+def idempotency_table(metadata: MetaData, service: str) -> Table:
+    """The table a service keeps its keys in: `<service>_idempotency_keys`, so that services
+    sharing one database (the original design's single DATABASE_URL) never collide."""
+    name = f"{service}_idempotency_keys"
     return Table(
         name,
         metadata,
@@ -70,6 +72,11 @@ def idempotency_table(metadata: MetaData, name: str = "idempotency_keys") -> Tab
         Column("body", JSON),
         Column("created_at", UTCDateTime, nullable=False),
     )
+
+
+def create_idempotency_table(op, service: str) -> None:
+    """For a service's Alembic migration."""
+    idempotency_table(MetaData(), service).create(op.get_bind())
 
 
 class _ClaimedConcurrently(Exception):

@@ -10,6 +10,8 @@ no foreign keys; the rows are checked against the appointment service when issue
 import sqlalchemy as sa
 from alembic import op
 
+from subgraphs.kit.idempotency import create_idempotency_table
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -58,19 +60,10 @@ def upgrade() -> None:
     op.create_index("ix_audit_events_actor_id", "audit_events", ["actor_id"])
     op.create_index("ix_audit_events_entity_id", "audit_events", ["entity_id"])
 
-    op.create_table(
-        "idempotency_keys",
-        sa.Column("scope", sa.String(100), primary_key=True),
-        sa.Column("owner", sa.String(64), primary_key=True),
-        sa.Column("key", sa.String(255), primary_key=True),
-        sa.Column("fingerprint", sa.String(64), nullable=False),
-        sa.Column("status", sa.Integer()),
-        sa.Column("body", sa.JSON()),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    )
+    create_idempotency_table(op, "prescriptions")
 
 
 def downgrade() -> None:
-    op.drop_table("idempotency_keys")
+    op.drop_table("prescriptions_idempotency_keys")
     op.drop_table("audit_events")
     op.drop_table("prescriptions")
