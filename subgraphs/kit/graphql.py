@@ -215,7 +215,7 @@ def subgraph_router(schema, context_getter, settings) -> Any:
         if settings.graphql_introspection is not None
         else not settings.is_production,
     )
-    return _FastJsonRouter(
+    return _fast_json_router_class()(
         schema.limited(limits),
         graphql_ide=None,
         allow_queries_via_get=False,
@@ -246,9 +246,3 @@ def _fast_json_router_class():
 
     return FastJsonRouter
 
-
-def __getattr__(name: str):
-    # Built on first use: importing this module must not import strawberry.fastapi's router.
-    if name == "_FastJsonRouter":
-        return _fast_json_router_class()
-    raise AttributeError(name)
