@@ -124,9 +124,9 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from sqlalchemy import create_engine
+    from sqlalchemy import create_engine, inspect
 
-    from subgraphs.kit.audit import verify_chain
+    from subgraphs.kit.audit import audit_table_name, verify_chain
     from subgraphs.kit.db import sync_url
 
     broken = False
@@ -136,6 +136,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
         engine = create_engine(sync_url(subgraph.settings().database_url))
         try:
             with engine.connect() as connection:
+                if not inspect(connection).has_table(audit_table_name(subgraph.name)):
+                    print(f"{subgraph.name}: no hash-chained audit log")
+                    continue
                 checked, bad_seq = verify_chain(connection, subgraph.name)
         finally:
             engine.dispose()
