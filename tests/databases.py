@@ -79,7 +79,7 @@ class PostgresDatabases:
                 if tables:
                     # The audit log refuses TRUNCATE by trigger; a test database may start over.
                     cursor.execute("SET session_replication_role = replica")
-                    cursor.execute("TRUNCATE " + ", ".join(f"\"{t}\"" for t in tables) + " RESTART IDENTITY CASCADE")
+                    cursor.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
         finally:
             connection.close()
 

@@ -8,10 +8,13 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 
 from subgraphs.kit.app import ServiceParts, build_app, remote_verifier
+from subgraphs.kit.audit import AuditTrail
+from subgraphs.kit.audit_endpoints import audit_router
 from subgraphs.kit.db import Database
 from subgraphs.kit.graphql import client_address, principal_from_request, subgraph_router
 from subgraphs.kit.idempotency import IdempotentWrites
 from subgraphs.kit.jwt import KeySource
+from subgraphs.kit.ratelimit import RateLimit, counter_from_settings
 
 from .appointments import endpoints as appointment_endpoints
 from .appointments.internal import internal_router
@@ -32,9 +35,17 @@ def create_app(settings: AppointmentSettings | None = None, *, key_source: KeySo
     # Tokens are verified here against the auth service's published keys, and the account
     # rechecked there (ARCHITECTURE.md: security must not depend on the router).
     verifier = remote_verifier(settings, key_source)
-    doctors = DoctorService(db)
+    audit = AuditTrail("appointments", db)
+    counter = counter_from_settings(settings)
+    booking_limit = RateLimit(
+        counter,
+        "booking:patient",
+        limit=settings.booking_max_per_patient,
+        window_seconds=settings.booking_window_seconds,
+    )
+    doctors = DoctorService(db, audit)
     idempotency = IdempotentWrites(db, idempotency_keys, ttl=timedelta(hours=settings.idempotency_ttl_hours))
-    appointments = AppointmentService(db, idempotency)
+    appointments = AppointmentService(db, idempotency, audit, booking_limit)
 
     async def context(request: Request) -> AppointmentsContext:
         principal, auth_error = await principal_from_request(request, verifier)
@@ -61,10 +72,16 @@ def create_app(settings: AppointmentSettings | None = None, *, key_source: KeySo
             db=db,
             verifier=verifier,
             migrations_dir=MIGRATIONS,
-            rest_routers=[doctor_endpoints.router, appointment_endpoints.router, internal_router(settings)],
+            rest_routers=[
+                doctor_endpoints.router,
+                appointment_endpoints.router,
+                internal_router(settings),
+                audit_router(),
+            ],
             graphql_router=subgraph_router(schema, context, settings),
             # Swagger's "Authorize" button gets its token from the auth service.
             token_url=f"{settings.auth_service_url}/auth/token",
-            state={"doctors": doctors, "appointments": appointments},
+            on_shutdown=[audit.close, counter.aclose],
+            state={"doctors": doctors, "appointments": appointments, "audit": audit, "rate_limits": counter},
         )
     )

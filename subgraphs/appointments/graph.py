@@ -24,6 +24,7 @@ from .appointments.types import (
     AppointmentType,
     AppointmentUpdateInput,
     BookAppointmentInput,
+    with_doctors,
 )
 from .context import AppointmentsContext
 from .doctors.schemas import DirectoryQuery, DoctorCreate, DoctorUpdate
@@ -77,8 +78,10 @@ class Query:
             AppointmentFilter,
             {"status": status.value if status else None, "starts_from": from_, "starts_before": to},
         )
-        items, _ = await context.appointments_service.search(principal, wanted, PageParams.of(limit, offset))
-        return [AppointmentType.from_model(appointment) for appointment in items]
+        items, _ = await context.appointments_service.search(
+            principal, wanted, PageParams.of(limit, offset), count=False
+        )
+        return await with_doctors(info, [AppointmentType.from_model(appointment) for appointment in items])
 
     @strawberry.field(description="One appointment the caller may see.")
     async def appointment(self, info: Info, id: strawberry.ID) -> AppointmentType | None:

@@ -12,7 +12,7 @@ from subgraphs.kit.audit_endpoints import audit_router
 from subgraphs.kit.db import Database
 from subgraphs.kit.graphql import client_address, principal_from_request, subgraph_router
 from subgraphs.kit.jwt import AccountStatus, StaticKeys, TokenVerifier
-from subgraphs.kit.ratelimit import MemoryCounter
+from subgraphs.kit.ratelimit import RateLimit, counter_from_settings
 
 from .config import AuthSettings
 from .graph import AuthContext, schema
@@ -57,7 +57,16 @@ def create_app(settings: AuthSettings | None = None, care: CareRelationships | N
         care = http_care
     audit = AuditTrail("auth", db)
     on_shutdown.append(audit.close)
-    users = UserService(db, passwords, care, audit)
+    # Rate-limit counters: Redis when REDIS_URL is set (shared by replicas), memory otherwise.
+    counter = counter_from_settings(settings)
+    on_shutdown.append(counter.aclose)
+    registrations = RateLimit(
+        counter,
+        "register:address",
+        limit=settings.registration_max_per_address,
+        window_seconds=settings.registration_window_seconds,
+    )
+    users = UserService(db, passwords, care, audit, registrations=registrations)
     verifier = TokenVerifier(
         StaticKeys(keys.public_keys),
         issuer=settings.jwt_issuer,
@@ -68,7 +77,7 @@ def create_app(settings: AuthSettings | None = None, care: CareRelationships | N
         ),
     )
     throttle = LoginThrottle(
-        MemoryCounter(),
+        counter,
         per_account=settings.login_max_failures_per_account,
         per_address=settings.login_max_failures_per_address,
         window_seconds=settings.login_failure_window_seconds,
@@ -101,7 +110,14 @@ def create_app(settings: AuthSettings | None = None, care: CareRelationships | N
             rest_routers=[user_endpoints.router, token_endpoints.router, admin_endpoints.router, audit_router()],
             graphql_router=subgraph_router(schema, context, settings),
             token_url="/auth/token",
-            state={"users": users, "tokens": tokens, "keys": keys, "user_management": user_management, "audit": audit},
+            state={
+                "users": users,
+                "tokens": tokens,
+                "keys": keys,
+                "user_management": user_management,
+                "audit": audit,
+                "rate_limits": counter,
+            },
             on_shutdown=on_shutdown,
         )
     )

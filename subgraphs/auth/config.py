@@ -25,3 +25,7 @@ class AuthSettings(ServiceSettings):
     login_max_failures_per_account: int = Field(5, ge=1, validation_alias="LOGIN_MAX_FAILURES_PER_ACCOUNT")
     login_max_failures_per_address: int = Field(20, ge=1, validation_alias="LOGIN_MAX_FAILURES_PER_ADDRESS")
     login_failure_window_seconds: int = Field(900, ge=1, validation_alias="LOGIN_FAILURE_WINDOW_SECONDS")
+
+    # Registrations per client address per window (every attempt counts), then 429.
+    registration_max_per_address: int = Field(30, ge=1, validation_alias="REGISTRATION_MAX_PER_ADDRESS")
+    registration_window_seconds: int = Field(3600, ge=1, validation_alias="REGISTRATION_WINDOW_SECONDS")

@@ -70,7 +70,8 @@ class Mutation:
         values = _given(input)
         values["role"] = input.role.value
         body = _checked(RegisterBody, values)
-        user = await info.context.users_service.register(body)
+        context: AuthContext = info.context
+        user = await context.users_service.register(body, client_address=context.client_address)
         return UserType.from_view(UserView(user, full=True))
 
     @strawberry.mutation(description="Exchange email and password for tokens.")

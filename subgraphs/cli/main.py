@@ -74,9 +74,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
             return 1
         print("schema: the SDL of " + ", ".join(s.name for s in subgraphs) + " matches the code")
         return 0
-    return schema_tools.check(
-        list(registry.SUBGRAPHS.values()), accept_breaking=args.accept_breaking, base=args.base
-    )
+    return schema_tools.check(list(registry.SUBGRAPHS.values()), accept_breaking=args.accept_breaking, base=args.base)
 
 
 def cmd_create_admin(args: argparse.Namespace) -> int:
@@ -225,6 +223,10 @@ def parser() -> argparse.ArgumentParser:
     source.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     source.add_argument("--password-from-env", action="store_true", help="read the password from ADMIN_PASSWORD")
     admin.set_defaults(run=cmd_create_admin)
+
+    from .bench import add_parser as add_bench_parser
+
+    add_bench_parser(commands)
     return root
 
 

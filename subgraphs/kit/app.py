@@ -1,25 +1,35 @@
-"""One way to assemble a subgraph's FastAPI app: middleware, errors, health, REST, GraphQL."""
+"""One way to assemble a subgraph's FastAPI app: middleware, errors, health, metrics, tracing,
+REST, GraphQL."""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from .audit import AuditTrail
 from .db import Database
 from .health import ReadinessCheck, health_router
 from .jwt import KeySource, RemoteJwks, TokenVerifier, remote_account_status
+from .metrics import GraphQLMetrics, ServiceMetrics, metrics_router
 from .middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from .migrations import current_revision, head_revision
 from .problem import install_problem_handlers
+from .service_client import ServiceClient
 from .settings import DEV_ROUTER_SECRET, DEV_SECRET_KEY, ServiceSettings
+from .tracing import OFF, Tracing, TracingSettings, tracing_for
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -37,6 +47,8 @@ class ServiceParts:
     readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
     on_shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
+    # None: the OTEL_* environment decides (tracing is off unless an OTLP endpoint is set).
+    tracing: TracingSettings | None = None
 
 
 def migrations_current(parts: ServiceParts) -> ReadinessCheck:
@@ -67,23 +79,36 @@ def refuse_development_secrets(settings: ServiceSettings) -> None:
 
 def build_app(parts: ServiceParts) -> FastAPI:
     refuse_development_secrets(parts.settings)
+    metrics = ServiceMetrics(parts.name)
+    tracing = tracing_for(parts.name, parts.tracing)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        # The server has stopped taking requests and finished those in flight (uvicorn's
+        # graceful shutdown on SIGTERM); now the pools close and the last spans leave.
         for close in parts.on_shutdown:
             await close()
         if parts.db is not None:
             await parts.db.dispose()
+        if tracing is not None:
+            await tracing.shutdown()
+        log.info("shut down: connections and pools closed", extra={"shutdown": parts.name})
 
     app = FastAPI(
         title=parts.title,
         description=parts.description,
         version="1.0.0",
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry support: server spans when tracing, nothing at all otherwise.
+        telemetry=tracing.fastapi_telemetry() if tracing is not None else OFF,
     )
     app.state.settings = parts.settings
     app.state.db = parts.db
     app.state.verifier = parts.verifier
+    app.state.metrics = metrics
+    app.state.tracing = tracing
+    _observe(parts, metrics, tracing)
     own_checks = {"database": parts.db.ping, "migrations": migrations_current(parts)} if parts.db is not None else {}
     app.state.readiness_checks = {**own_checks, **parts.readiness_checks}
     for key, value in parts.state.items():
@@ -91,6 +116,7 @@ def build_app(parts: ServiceParts) -> FastAPI:
 
     install_problem_handlers(app)
     app.include_router(health_router(parts.name))
+    app.include_router(metrics_router())
     for router in parts.rest_routers:
         app.include_router(router)
     app.include_router(parts.graphql_router, prefix="/graphql", include_in_schema=False)
@@ -105,7 +131,7 @@ def build_app(parts: ServiceParts) -> FastAPI:
             allow_headers=["authorization", "content-type", "idempotency-key", "x-request-id"],
         )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=parts.settings.max_body_bytes)
-    app.add_middleware(RequestContextMiddleware, hsts=parts.settings.is_production)
+    app.add_middleware(RequestContextMiddleware, hsts=parts.settings.is_production, metrics=metrics)
 
     def openapi() -> dict:
         if app.openapi_schema is None:
@@ -119,6 +145,49 @@ def build_app(parts: ServiceParts) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _observe(parts: ServiceParts, metrics: ServiceMetrics, tracing: Tracing | None) -> None:
+    """Hooks metrics (and tracing, when on) into what the service handed over: its database,
+    its clients to other services, its audit trail, its GraphQL schema."""
+    if parts.db is not None:
+        metrics.watch_database("main", parts.db)
+        if tracing is not None:
+            tracing.instrument_database(parts.db.engine)
+    http_clients: list[httpx.AsyncClient] = []
+    for component in _components(parts):
+        if isinstance(component, ServiceClient):
+            metrics.watch_client(component)
+        if isinstance(component, AuditTrail):
+            metrics.watch_audit(component)
+            writer = getattr(component, "_writer", None)  # read events have a pool of their own
+            if isinstance(writer, Database):
+                metrics.watch_database("audit", writer)
+        client = getattr(component, "http_client", None)
+        if isinstance(client, httpx.AsyncClient) and all(client is not seen for seen in http_clients):
+            http_clients.append(client)
+    if tracing is not None:
+        for client in http_clients:
+            tracing.instrument_http_client(client)
+    # First, so it runs outermost and sees the error codes `ErrorCodes` set.
+    schema = getattr(parts.graphql_router, "schema", None)
+    if schema is not None and GraphQLMetrics not in schema.extensions:
+        schema.extensions = (GraphQLMetrics, *schema.extensions)
+
+
+def _components(parts: ServiceParts) -> list[Any]:
+    """The objects a service handed to `build_app` (its state, the owners of its shutdown hooks),
+    and the fields of those that are dataclasses (the admin service's `Upstreams`)."""
+    roots = [*parts.state.values(), *(getattr(close, "__self__", None) for close in parts.on_shutdown)]
+    found: list[Any] = []
+    for root in roots:
+        if root is None:
+            continue
+        found.append(root)
+        if dataclasses.is_dataclass(root) and not isinstance(root, type):
+            found.extend(getattr(root, item.name) for item in dataclasses.fields(root))
+    unique: dict[int, Any] = {id(item): item for item in found}
+    return list(unique.values())
 
 
 def remote_verifier(settings: ServiceSettings, key_source: KeySource | None = None, transport=None) -> TokenVerifier:

@@ -37,8 +37,13 @@ from .principal import Principal
 
 log = logging.getLogger(__name__)
 
+# Outcomes. `denied`: the caller may not see or do this (401, 403, 404: the record is
+# not theirs). `refused`: allowed to try, but a rule said no (409, 422, 429). `failed`: the
+# service could not answer (5xx, a dependency down); nothing was decided.
 ALLOWED = "allowed"
 DENIED = "denied"
+REFUSED = "refused"
+FAILED = "failed"
 GENESIS = "0" * 64
 
 
@@ -96,6 +101,14 @@ def event(
         actor_role=principal.role.value if principal else None,
         request_id=request_id_var.get(),
     )
+
+
+def outcome_for(error: Exception) -> str:
+    """The outcome an error stands for (see the constants above)."""
+    status = getattr(error, "status", 500)
+    if status in (401, 403, 404):
+        return DENIED
+    return REFUSED if status < 500 else FAILED
 
 
 def _digest(prev_hash: str, row: dict[str, Any]) -> str:
@@ -221,6 +234,21 @@ def verify_chain(connection: Connection, service: str) -> tuple[int, int | None]
     return checked, None
 
 
+def append_sync(connection: Connection, service: str, events: list[AuditEvent]) -> None:
+    """Chains `events` onto a trail from a synchronous connection (migrations carrying older events over)."""
+    if not events:
+        return
+    table = audit_table(service, MetaData())
+    prev = connection.execute(select(table.c.hash).order_by(table.c.seq.desc()).limit(1)).scalar() or GENESIS
+    rows = []
+    for item in events:
+        content = _content(item)
+        digest = _digest(prev, content)
+        rows.append({**content, "occurred_at": item.occurred_at, "prev_hash": prev, "hash": digest})
+        prev = digest
+    connection.execute(insert(table), rows)
+
+
 # -- migrations ----------------------------------------------------------
 APPEND_ONLY_FUNCTION = """
 CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger AS $$
@@ -245,3 +273,50 @@ def create_audit_log(op, service: str) -> None:
             f"CREATE TRIGGER {table.name}_no_truncate BEFORE TRUNCATE ON {table.name} "
             "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()"
         )
+
+
+# What the first per-service trails called their actions ("appointment.booked"), in the kit's words.
+_LEGACY_ACTIONS = {"booked": "create", "issued": "create", "created": "create", "updated": "update"}
+
+
+def carry_over_legacy_events(op, service: str, patient_tables: dict[str, str], legacy: str = "audit_events") -> int:
+    """For a migration replacing a service's first, unchained `audit_events` table by the kit's trail.
+
+    Its rows are chained onto the trail, oldest first, then the table is dropped.
+    `patient_tables` names, per entity, the table (with `id` and `patient_id`) that
+    tells whose record it was. Returns how many events were carried over.
+    """
+    connection = op.get_bind()
+    old = Table(
+        legacy,
+        MetaData(),
+        Column("id", Uuid),
+        Column("at", UTCDateTime),
+        Column("actor_id", Uuid),
+        Column("action", String),
+        Column("entity", String),
+        Column("entity_id", Uuid),
+    )
+    events = []
+    for row in connection.execute(select(old).order_by(old.c.at, old.c.id)).mappings():
+        patient_id = None
+        if row["entity"] in patient_tables:
+            owner = Table(patient_tables[row["entity"]], MetaData(), Column("id", Uuid), Column("patient_id", Uuid))
+            patient_id = connection.execute(select(owner.c.patient_id).where(owner.c.id == row["entity_id"])).scalar()
+        verb = row["action"].rsplit(".", 1)[-1]
+        events.append(
+            AuditEvent(
+                action=_LEGACY_ACTIONS.get(verb, verb)[:32],
+                resource_type=row["entity"][:32],
+                resource_id=str(row["entity_id"]),
+                patient_id=patient_id,
+                outcome=ALLOWED,
+                actor_id=row["actor_id"],
+                actor_role=None,
+                request_id=None,
+                occurred_at=row["at"],
+            )
+        )
+    append_sync(connection, service, events)
+    op.drop_table(legacy)  # its indexes go with it
+    return len(events)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from .audit import AuditTrail
+from .openapi import problems
 from .pagination import Page, PageQuery
 from .security import CurrentPrincipal
 
@@ -27,7 +28,7 @@ class AuditEntry(BaseModel):
 
 
 def audit_router() -> APIRouter:
-    router = APIRouter(tags=["audit"])
+    router = APIRouter(tags=["audit"], responses=problems(401, 422))
 
     @router.get(
         "/audit",

@@ -7,15 +7,25 @@ like a REST route that fails: no dependency has to see the exception.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import DateTime, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
+
+from .errors import DependencyUnavailable
+
+log = logging.getLogger(__name__)
+
+# Seconds to wait for a new PostgreSQL connection; asyncpg's own default (60 s) would hold a
+# request that long when the database host does not answer at all.
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def async_url(url: str) -> str:
@@ -93,33 +103,94 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+class DatabaseUnavailable(DependencyUnavailable):
+    """The database could not be reached, or the connection broke mid-request: 503, try again.
+
+    Same `code` as any other unavailable dependency (the API's contract); the log line says which.
+    """
+
+    title = "The database is unavailable"
+
+
+# SQLSTATE classes that mean "no usable connection", not "this statement is wrong":
+# 08 connection exception, 53 insufficient resources (too many connections), 57 operator
+# intervention (admin shutdown, crash, cannot connect now, database dropped); 3D000: no such database.
+_UNAVAILABLE_SQLSTATE_CLASSES = frozenset({"08", "53", "57"})
+# SQLite's: the file is locked past busy_timeout, cannot be opened or read, or the disk is full.
+_UNAVAILABLE_SQLITE_ERRORS = frozenset(
+    {"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL"}
+)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether `error` means the database cannot be used right now (rather than a bad statement)."""
+    if isinstance(error, sa_exc.TimeoutError):  # the pool had no connection to give within pool_timeout
+        return True
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated or error.statement is None:  # dropped, or failed to connect
+            return True
+        if getattr(error.orig, "sqlite_errorname", None) in _UNAVAILABLE_SQLITE_ERRORS:
+            return True
+        state = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+        return isinstance(state, str) and (state[:2] in _UNAVAILABLE_SQLSTATE_CLASSES or state == "3D000")
+    # Raised by the driver itself while connecting: refused, unreachable, timed out.
+    return isinstance(error, OSError)
+
+
+@asynccontextmanager
+async def _unavailable_as_503(description: str) -> AsyncIterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        log.warning("database unavailable", extra={"during": description, "error": type(exc).__name__})
+        raise DatabaseUnavailable("The service's database is unavailable; try again shortly.", retry_after=1) from exc
+
+
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = is_sqlite(url)
         ensure_sqlite_dir(url)
-        options: dict = {"echo": echo, "pool_pre_ping": True}
+        # pool_pre_ping: a connection the server dropped while it sat in the pool (a restart,
+        # pg_terminate_backend, an idle timeout) is replaced at checkout, so that request succeeds.
+        # hide_parameters: bound values (patient data) stay out of error messages and logs.
+        options: dict = {"echo": echo, "pool_pre_ping": True, "hide_parameters": True}
         if not self.is_sqlite:
-            options.update(pool_size=pool_size, max_overflow=pool_size)
+            options.update(
+                pool_size=pool_size, max_overflow=pool_size, connect_args={"timeout": CONNECT_TIMEOUT_SECONDS}
+            )
         self.engine = create_async_engine(async_url(url), **options)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
             writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+            reader = self.engine
         else:
             writer = self.engine
-        self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
+            # Reads run without BEGIN/COMMIT on PostgreSQL: two round trips fewer per read session
+            # (docs/performance.md). Nothing is lost: under READ COMMITTED every statement takes
+            # its own snapshot inside a transaction too, and `session()` never writes. SQLite keeps
+            # its read transaction (there it does hold one snapshot for the whole unit of work).
+            reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._reader = async_sessionmaker(reader, expire_on_commit=False)
         self._writer = async_sessionmaker(writer, expire_on_commit=False)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A read-only unit of work."""
-        async with self._reader() as session, session.begin():
+        """A read-only unit of work. A database that cannot be reached is `DatabaseUnavailable` (503)."""
+        async with _unavailable_as_503("read"), self._reader() as session, session.begin():
             yield session
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A write transaction: committed on success, rolled back on any exception."""
-        async with self._writer() as session, session.begin():
+        """A write transaction: committed on success, rolled back on any exception.
+
+        A connection lost before the commit is `DatabaseUnavailable` (503): the transaction did
+        not commit, so the client may retry. (Lost *during* the COMMIT, the outcome is unknown
+        to us as to any client; an `Idempotency-Key` makes that retry safe.)
+        """
+        async with _unavailable_as_503("write"), self._writer() as session, session.begin():
             yield session
 
     async def ping(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 import re
@@ -16,6 +17,8 @@ from starlette.exceptions import WebSocketException
 from starlette.requests import HTTPConnection
 from strawberry.extensions import SchemaExtension
 from strawberry.fastapi import BaseContext
+from strawberry.federation.schema import FederationAny
+from strawberry.types import Info
 
 from .errors import AppError, Unauthenticated
 from .graphql_limits import GraphQLLimits
@@ -106,6 +109,41 @@ class SubgraphSchema(strawberry.federation.Schema):
         definition["extensions"] = [*definition.get("extensions", ()), *limits.extensions(), *document_caches()]
         return SubgraphSchema(**definition)
 
+    def entities_resolver(self, info: Info, representations: list[FederationAny]) -> list[FederationAny]:
+        """Strawberry's `_entities`, behind a check of each representation.
+
+        Strawberry trusts the router to send `{"__typename": <entity>, <key fields>}` and
+        fails with an unexpected error (masked, logged as a fault) on anything else: a
+        string, a missing or unknown `__typename`, a missing or extra field. Those are
+        refused here, each at its own index, as the caller's mistake (BAD_USER_INPUT).
+        """
+        results: list[Any] = [None] * len(representations)
+        positions, valid = [], []
+        for index, representation in enumerate(representations):
+            problem = _representation_problem(representation, self._entity_keys)
+            if problem is None:
+                positions.append(index)
+                valid.append(dict(representation))
+            else:
+                results[index] = BadRepresentation(f"representations[{index}]: {problem}")
+        for index, result in zip(positions, super().entities_resolver(info, valid), strict=True):
+            results[index] = result
+        return results
+
+    @functools.cached_property
+    def _entity_keys(self) -> dict[str, set[frozenset[str]]]:
+        """Each entity type this subgraph resolves, and the field sets of its keys."""
+        from strawberry.federation.schema_directives import Key
+
+        entity = self._schema.type_map.get("_Entity")
+        keys: dict[str, set[frozenset[str]]] = {}
+        for member in entity.types if entity else ():
+            definition = self.schema_converter.type_map[member.name].definition
+            keys[member.name] = {
+                frozenset(directive.fields.split()) for directive in definition.directives if isinstance(directive, Key)
+            }
+        return keys
+
     def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
         for error in errors:
             original = error.original_error
@@ -130,6 +168,27 @@ def document_caches() -> list:
     from strawberry.extensions import ParserCache, ValidationCache
 
     return [partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE), partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE)]
+
+
+class BadRepresentation(AppError):
+    status = 400
+    code = "BAD_USER_INPUT"
+    title = "Not an entity representation"
+
+
+def _representation_problem(representation: Any, keys: dict[str, set[frozenset[str]]]) -> str | None:
+    """Why `representation` is not one this subgraph resolves, or None when it is."""
+    if not isinstance(representation, dict):
+        return "must be an object with __typename and the key fields"
+    typename = representation.get("__typename")
+    if typename not in keys:
+        return "__typename must name an entity type of this subgraph"
+    fields = frozenset(representation) - {"__typename"}
+    if fields not in keys[typename]:
+        return f"{typename} is referenced by its key fields only"
+    if not all(isinstance(representation[name], str) for name in fields):
+        return "key fields must be strings"
+    return None
 
 
 @dataclass
@@ -215,7 +274,7 @@ def subgraph_router(schema, context_getter, settings) -> Any:
         if settings.graphql_introspection is not None
         else not settings.is_production,
     )
-    return _fast_json_router_class()(
+    return GraphQLRouter(
         schema.limited(limits),
         graphql_ide=None,
         allow_queries_via_get=False,
@@ -230,19 +289,3 @@ def subgraph_router(schema, context_getter, settings) -> Any:
             ),
         ],
     )
-
-
-def _fast_json_router_class():
-    from pydantic_core import to_json
-    from strawberry.fastapi import GraphQLRouter
-
-    class FastJsonRouter(GraphQLRouter):
-        """Responses encoded by pydantic-core (Rust) instead of `json.dumps`: the same JSON
-        (UTF-8 rather than \\u escapes), a fraction of the CPU for a list of 100 rows
-        (docs/performance.md)."""
-
-        def encode_json(self, data: object) -> bytes:
-            return to_json(data)
-
-    return FastJsonRouter
-

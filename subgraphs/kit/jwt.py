@@ -10,7 +10,9 @@ auth service might issue can stand in for an access token.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import ssl
 import time
 import uuid
 from datetime import UTC, datetime
@@ -23,6 +25,7 @@ from jwt import PyJWK
 from .errors import Unauthenticated
 from .logging import REQUEST_ID_HEADER, request_id_var
 from .principal import Principal, Role
+from .tracing import outgoing_trace_headers
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +93,8 @@ class RemoteJwks:
         self._fetched_at = self._clock()
         self.fetches += 1
         try:
-            async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport) as client:
-                response = await client.get(self.url)
+            async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport, verify=_tls()) as client:
+                response = await client.get(self.url, headers=_propagated())
                 response.raise_for_status()
                 document = response.json()
         except (httpx.HTTPError, ValueError) as exc:
@@ -107,6 +110,21 @@ class RemoteJwks:
         # Keep keys we already trust: a key removed upstream stops being
         # trusted when the process restarts, never mid-flight by a bad fetch.
         self._keys.update(keys)
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """httpx's default TLS context (certifi's CAs), made once: building one costs milliseconds of
+    CPU, and a client is made per account recheck (docs/performance.md)."""
+    return httpx.create_ssl_context()
+
+
+def _propagated() -> dict[str, str]:
+    """The request id and trace context of the request being served, for a call it makes."""
+    headers = outgoing_trace_headers()
+    if request_id := request_id_var.get():
+        headers[REQUEST_ID_HEADER] = request_id
+    return headers
 
 
 class AccountStatus:
@@ -154,10 +172,8 @@ def remote_account_status(
 
     async def ask(token: str, _principal: Principal) -> bool | None:
         try:
-            async with httpx.AsyncClient(timeout=timeout, transport=transport) as client:
-                headers = {"authorization": f"Bearer {token}"}
-                if request_id := request_id_var.get():
-                    headers[REQUEST_ID_HEADER] = request_id
+            async with httpx.AsyncClient(timeout=timeout, transport=transport, verify=_tls()) as client:
+                headers = {"authorization": f"Bearer {token}", **_propagated()}
                 response = await client.get(validate_url, headers=headers)
         except httpx.HTTPError as exc:
             log.warning("account status unavailable", extra={"error": type(exc).__name__})

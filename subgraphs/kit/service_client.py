@@ -20,6 +20,10 @@ Every failure ends in `ServiceUnavailable` (a `DependencyUnavailable`, 503), so 
 route that does not catch it answers `DEPENDENCY_UNAVAILABLE`. An answer below 500
 (404, 409, ...) is the other service speaking, not failing: it is returned.
 Nothing here knows what the other service is about.
+
+Observable: `observe(observer)` reports every attempt and every call with its
+outcome (kit/metrics.py turns them into Prometheus counters); the caller's
+request id and W3C trace context travel on every call (kit/tracing.py).
 """
 
 from __future__ import annotations
@@ -32,16 +36,31 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
 from .errors import DependencyUnavailable
 from .logging import REQUEST_ID_HEADER, request_id_var
+from .tracing import outgoing_trace_headers
 
 log = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+class CallObserver(Protocol):
+    """What a metrics exporter implements to see a client's traffic.
+
+    Attempt outcomes: `answered` (any status below 500), `server_error`, `timeout`,
+    `connection_error`. Call outcomes: `success` (2xx/3xx), `refused` (4xx: the other service
+    said no, it did not fail), `server_error`, `timeout`, `connection_error` (after any
+    retries), `circuit_open` (refused without a call), `cancelled` (the caller went away).
+    """
+
+    def attempt(self, dependency: str, outcome: str) -> None: ...
+
+    def call(self, dependency: str, outcome: str, seconds: float) -> None: ...
 
 
 class ServiceUnavailable(DependencyUnavailable):
@@ -208,6 +227,24 @@ class ServiceClient:
         )
         # Network attempts made (retries included): what a test or a metric counts.
         self.attempts = 0
+        self._observers: list[CallObserver] = []
+
+    @property
+    def http_client(self) -> httpx.AsyncClient:
+        """The pooled client (kit/tracing.py instruments it when tracing is on)."""
+        return self._client
+
+    def observe(self, observer: CallObserver) -> None:
+        self._observers.append(observer)
+
+    def _report_attempt(self, outcome: str) -> None:
+        for observer in self._observers:
+            observer.attempt(self.name, outcome)
+
+    def _report_call(self, outcome: str, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        for observer in self._observers:
+            observer.call(self.name, outcome, elapsed)
 
     async def get(self, path: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any) -> httpx.Response:
         return await self.request("GET", path, headers=headers, **kwargs)
@@ -217,7 +254,9 @@ class ServiceClient:
     ) -> httpx.Response:
         """The other service's answer (any status below 500), or `ServiceUnavailable`."""
         method = method.upper()
+        started = time.perf_counter()
         if not self.breaker.allow():
+            self._report_call("circuit_open", started)
             raise CircuitOpen(
                 f"The {self.name} service is unavailable; try again later.",
                 retry_after=max(1, self.breaker.retry_after()),
@@ -225,34 +264,54 @@ class ServiceClient:
         sent_headers = self._headers(headers)
         tries = 1 + (self.retries if method in SAFE_METHODS else 0)
         outcome_recorded = False
+        failure: str | None = None
         try:
             for attempt in range(tries):
                 if attempt:
                     await self._sleep(self.backoff.delay(attempt - 1, self._rng))
-                failure, retryable, response = await self._attempt(method, path, sent_headers, kwargs)
+                failure, retryable, response, error = await self._attempt(method, path, sent_headers, kwargs)
                 if failure is None:
                     self.breaker.record_success()
                     outcome_recorded = True
+                    self._report_call("success" if response.status_code < 400 else "refused", started)  # type: ignore[union-attr]
                     return response  # type: ignore[return-value]
                 log.warning(
                     "call to %s failed",
                     self.name,
-                    extra={"dependency": self.name, "method": method, "attempt": attempt + 1, "failure": failure},
+                    extra={
+                        "dependency": self.name,
+                        "method": method,
+                        "attempt": attempt + 1,
+                        "failure": failure,
+                        "error": error,
+                    },
                 )
                 if not retryable:
                     break
             self.breaker.record_failure()
             outcome_recorded = True
+            self._report_call(failure or "server_error", started)
             raise ServiceUnavailable(f"The {self.name} service is unavailable; try again later.")
         finally:
             if not outcome_recorded:  # cancelled mid-call: neither a success nor the service's fault
                 self.breaker.abandon()
+                self._report_call("cancelled", started)
 
     async def _attempt(
         self, method: str, path: str, headers: dict[str, str], kwargs: dict[str, Any]
-    ) -> tuple[str | None, bool, httpx.Response | None]:
-        """(failure kind or None, whether a retry may help, response)."""
+    ) -> tuple[str | None, bool, httpx.Response | None, str | None]:
+        """(failure kind or None, whether a retry may help, response, what went wrong).
+
+        Failure kinds: `timeout`, `connection_error`, `server_error` (the labels of the metrics).
+        """
         self.attempts += 1
+        result = await self._send(method, path, headers, kwargs)
+        self._report_attempt(result[0] or "answered")
+        return result
+
+    async def _send(
+        self, method: str, path: str, headers: dict[str, str], kwargs: dict[str, Any]
+    ) -> tuple[str | None, bool, httpx.Response | None, str | None]:
         try:
             # httpx's timeout bounds each phase; this bounds the whole attempt, so
             # a server dripping one byte at a time cannot hold the caller.
@@ -260,22 +319,25 @@ class ServiceClient:
                 response = await self._client.request(method, path, headers=headers, **kwargs)
         except (TimeoutError, httpx.ConnectTimeout) as exc:
             # A connect timeout never reached the service: as retryable as a refused connection.
-            return "timeout", isinstance(exc, httpx.ConnectTimeout), None
-        except httpx.TimeoutException:
-            return "timeout", False, None
+            return "timeout", isinstance(exc, httpx.ConnectTimeout), None, type(exc).__name__
+        except httpx.TimeoutException as exc:
+            return "timeout", False, None, type(exc).__name__
         except httpx.TransportError as exc:
-            return type(exc).__name__, True, None
+            return "connection_error", True, None, type(exc).__name__
         if response.status_code >= 500:
-            return f"status {response.status_code}", True, response
-        return None, False, response
+            return "server_error", True, response, f"status {response.status_code}"
+        return None, False, response, None
 
     @staticmethod
     def _headers(headers: Mapping[str, str] | None) -> dict[str, str]:
         sent = {key.lower(): value for key, value in (headers or {}).items()}
-        # The caller's request id travels on, so one request can be followed across services' logs.
+        # The caller's request id and trace context travel on, so one request can be
+        # followed across services' logs and traces.
         request_id = request_id_var.get()
         if request_id and REQUEST_ID_HEADER not in sent:
             sent[REQUEST_ID_HEADER] = request_id
+        for name, value in outgoing_trace_headers().items():
+            sent.setdefault(name, value)
         return sent
 
     async def aclose(self) -> None:

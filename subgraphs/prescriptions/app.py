@@ -11,6 +11,8 @@ import httpx
 from fastapi import FastAPI, Request
 
 from subgraphs.kit.app import ServiceParts, build_app, remote_verifier
+from subgraphs.kit.audit import AuditTrail
+from subgraphs.kit.audit_endpoints import audit_router
 from subgraphs.kit.db import Database
 from subgraphs.kit.graphql import client_address, principal_from_request, subgraph_router
 from subgraphs.kit.jwt import KeySource
@@ -63,7 +65,8 @@ def create_app(
     verifier = remote_verifier(settings, key_source)
     client = appointment_client(settings, appointments_transport, breaker_clock)
     idempotency = ReplayableWrites(db, idempotency_keys, ttl=timedelta(hours=settings.idempotency_ttl_hours))
-    prescriptions = PrescriptionService(db, AppointmentsOverHttp(client), idempotency)
+    audit = AuditTrail("prescriptions", db)
+    prescriptions = PrescriptionService(db, AppointmentsOverHttp(client), idempotency, audit)
 
     async def context(request: Request) -> PrescriptionsContext:
         principal, auth_error = await principal_from_request(request, verifier)
@@ -89,14 +92,14 @@ def create_app(
             db=db,
             verifier=verifier,
             migrations_dir=MIGRATIONS,
-            rest_routers=[prescription_endpoints.router],
+            rest_routers=[prescription_endpoints.router, audit_router()],
             graphql_router=subgraph_router(schema, context, settings),
             # Swagger's "Authorize" button gets its token from the auth service.
             token_url=f"{settings.auth_service_url}/auth/token",
             # Not a readiness check: reads keep working while the appointment
             # service is down, and failing /ready would take this service out
             # of rotation along with it. Its breaker is observable instead.
-            on_shutdown=[client.aclose],
-            state={"prescriptions": prescriptions, "appointment_client": client},
+            on_shutdown=[client.aclose, audit.close],
+            state={"prescriptions": prescriptions, "appointment_client": client, "audit": audit},
         )
     )

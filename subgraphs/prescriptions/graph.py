@@ -59,7 +59,9 @@ class Query:
                 "patient_id": patient_id,
             },
         )
-        items, _ = await context.prescriptions_service.search(principal, wanted, PageParams.of(limit, offset))
+        items, _ = await context.prescriptions_service.search(
+            principal, wanted, PageParams.of(limit, offset), count=False
+        )
         return [PrescriptionType.from_model(prescription) for prescription in items]
 
     @strawberry.field(description="One prescription the caller may see.")

@@ -209,7 +209,6 @@ async def test_rest_and_graphql_return_the_same_data(api: AppointmentsApi):
 @pytest.mark.parametrize("path", ["graphql", "rest"])
 async def test_a_booking_failing_after_its_insert_leaves_no_rows(api: AppointmentsApi, monkeypatch, path):
     """PITFALLS #1: the INSERT is flushed, then the unit of work fails; nothing may remain."""
-    from subgraphs.appointments.appointments import service
 
     _doctor, profile = await api.doctor()
 
@@ -217,7 +216,7 @@ async def test_a_booking_failing_after_its_insert_leaves_no_rows(api: Appointmen
         await session.flush()
         raise RuntimeError("audit store on fire")
 
-    monkeypatch.setattr(service.audit, "record", fail_after_flush)
+    monkeypatch.setattr(api.app.state.audit, "append", fail_after_flush)
     patient = api.caller()
     starts = at(monday(), "10:00")
     if path == "graphql":
@@ -234,7 +233,6 @@ async def test_a_booking_failing_after_its_insert_leaves_no_rows(api: Appointmen
 
 
 async def test_an_update_failing_after_its_flush_changes_nothing(api: AppointmentsApi, monkeypatch):
-    from subgraphs.appointments.appointments import service
 
     doctor, profile = await api.doctor()
     booked = await api.booked(api.caller(), profile["id"], at(monday(), "10:00"))
@@ -243,7 +241,7 @@ async def test_an_update_failing_after_its_flush_changes_nothing(api: Appointmen
         await session.flush()
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(service.audit, "record", fail_after_flush)
+    monkeypatch.setattr(api.app.state.audit, "append", fail_after_flush)
     update = "mutation($id: ID!) { updateAppointment(id: $id, input: {status: ARRIVED}) { id } }"
     result = await api.gql(update, {"id": booked["id"]}, doctor)
     assert result["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"

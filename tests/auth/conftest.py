@@ -20,6 +20,8 @@ def auth_settings(database_url: str, data_dir, **overrides) -> AuthSettings:
         # Cheap hashing keeps the suite fast; production cost is in AuthSettings.
         "password_time_cost": 1,
         "password_memory_kib": 1024,
+        # Tests register many users from one address; the limit itself is tested with small values.
+        "registration_max_per_address": 10_000,
         **overrides,
     }
     return AuthSettings(**values)

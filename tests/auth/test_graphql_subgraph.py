@@ -207,5 +207,7 @@ async def test_during_a_secret_rotation_both_secrets_open_the_subgraph(make_auth
     app = make_auth_app(router_secret="new-secret", router_secret_previous="old-secret")
     async for client in running(app):
         for secret, status in (("new-secret", 200), ("old-secret", 200), ("other", 401), ("", 401)):
-            response = await client.post("/graphql", json={"query": "{ __typename }"}, headers={"x-router-secret": secret})
+            response = await client.post(
+                "/graphql", json={"query": "{ __typename }"}, headers={"x-router-secret": secret}
+            )
             assert response.status_code == status, secret

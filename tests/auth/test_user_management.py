@@ -78,13 +78,17 @@ async def test_deactivated_user_is_refused_at_login_refresh_and_next_check(make_
 
         login = await client.post("/auth/login", json={"email": user["email"], "password": user["password"]})
         assert login.status_code == 401 and login.json()["code"] == "INVALID_CREDENTIALS"
-        refresh = await client.post("/auth/token", data={"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]})
+        refresh = await client.post(
+            "/auth/token", data={"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]}
+        )
         assert refresh.status_code == 400
         result = await auth.gql(f'{{ user(id: "{user["id"]}") {{ id }} }}', token=pair["access_token"])
         assert result["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
         await client.patch(f"/users/{user['id']}", json={"is_active": True}, headers=auth.bearer(token))
-        assert (await client.post("/auth/login", json={"email": user["email"], "password": user["password"]})).status_code == 200
+        assert (
+            await client.post("/auth/login", json={"email": user["email"], "password": user["password"]})
+        ).status_code == 200
 
 
 async def test_other_services_notice_deactivation_at_their_next_check(auth: AuthApi):
@@ -96,7 +100,9 @@ async def test_other_services_notice_deactivation_at_their_next_check(auth: Auth
         RemoteJwks("http://auth/.well-known/jwks.json", transport=transport),
         issuer="healthcare-auth",
         audience="healthcare-api",
-        status=remote_account_status("http://auth/auth/validate-token", recheck_seconds=30, transport=transport, clock=lambda: now[0]),
+        status=remote_account_status(
+            "http://auth/auth/validate-token", recheck_seconds=30, transport=transport, clock=lambda: now[0]
+        ),
     )
     assert str((await verifier.verify(user_token)).user_id) == user["id"]
     await auth.client.patch(f"/users/{user['id']}", json={"is_active": False}, headers=auth.bearer(token))
@@ -129,12 +135,18 @@ async def test_role_change_ends_sessions_and_bad_input_is_refused(auth: AuthApi)
     user = await auth.register()
     pair = await auth.login(user["email"])
     headers = auth.bearer(token)
-    assert (await auth.client.patch(f"/users/{user['id']}", json={"role": "doctor"}, headers=headers)).status_code == 200
-    refresh = await auth.client.post("/auth/token", data={"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]})
+    assert (
+        await auth.client.patch(f"/users/{user['id']}", json={"role": "doctor"}, headers=headers)
+    ).status_code == 200
+    refresh = await auth.client.post(
+        "/auth/token", data={"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]}
+    )
     assert refresh.status_code == 400
     for body in ({"role": "root"}, {"email": "x@y.z"}, {"is_active": "maybe"}):
         response = await auth.client.patch(f"/users/{user['id']}", json=body, headers=headers)
         assert response.status_code == 422, body
-    missing = await auth.client.patch("/users/00000000-0000-0000-0000-000000000000", json={"role": "doctor"}, headers=headers)
+    missing = await auth.client.patch(
+        "/users/00000000-0000-0000-0000-000000000000", json={"role": "doctor"}, headers=headers
+    )
     assert missing.status_code == 404
     assert (await auth.client.patch("/users/not-a-uuid", json={}, headers=headers)).status_code == 422

@@ -6,8 +6,6 @@ import uuid
 
 import pytest
 
-from subgraphs.prescriptions.audit import repository as audit_repository
-
 from ..conftest import SqlCounter
 from .conftest import World
 
@@ -247,13 +245,13 @@ async def test_an_issue_failing_after_its_insert_leaves_no_rows(world: World, mo
     """PITFALLS.md #1: the INSERT is flushed, then the unit of work fails; nothing may remain."""
     doctor, patient = await world.doctor(), world.patient()
     appointment = await world.appointment(doctor, patient, "arrived")
-    real_record = audit_repository.record
+    real_record = world.app.state.audit.append
 
     async def record_then_fail(session, *args, **kwargs):
         await real_record(session, *args, **kwargs)  # the prescription and the audit row are both flushed
         raise RuntimeError("failure after the INSERT ran")
 
-    monkeypatch.setattr(audit_repository, "record", record_then_fail)
+    monkeypatch.setattr(world.app.state.audit, "append", record_then_fail)
     if path == "graphql":
         result = await world.gql(ISSUE, {"i": issue_input(appointment["id"])}, user=doctor)
         assert codes(result) == ["INTERNAL_SERVER_ERROR"]
@@ -267,13 +265,13 @@ async def test_an_issue_failing_after_its_insert_leaves_no_rows(world: World, mo
 async def test_an_update_failing_after_its_update_changes_nothing(world: World, monkeypatch):
     doctor, patient = await world.doctor(), world.patient()
     issued = await world.issued(doctor, patient)
-    real_record = audit_repository.record
+    real_record = world.app.state.audit.append
 
     async def record_then_fail(session, *args, **kwargs):
         await real_record(session, *args, **kwargs)
         raise RuntimeError("failure after the UPDATE ran")
 
-    monkeypatch.setattr(audit_repository, "record", record_then_fail)
+    monkeypatch.setattr(world.app.state.audit, "append", record_then_fail)
     result = await world.gql(UPDATE, {"id": issued["id"], "i": {"version": 1, "status": "STOPPED"}}, user=doctor)
     assert codes(result) == ["INTERNAL_SERVER_ERROR"]
     monkeypatch.undo()

@@ -4,12 +4,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
+from subgraphs.kit.openapi import problems
 from subgraphs.kit.security import CurrentPrincipal, oauth2_scheme
 
 from .schemas import AnalyticsReport
 from .service import AnalyticsService
 
-router = APIRouter(tags=["analytics"])
+UPSTREAM_DOWN = {503: "DEPENDENCY_UNAVAILABLE: a service that owns the data cannot answer"}
+router = APIRouter(tags=["analytics"], responses=problems(401, {403: "FORBIDDEN: not an admin"}, UPSTREAM_DOWN))
 
 
 def _analytics(request: Request) -> AnalyticsService:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry.types import Info
 
 from subgraphs.kit.db import utcnow
 
@@ -22,5 +23,7 @@ class Analytics:
         return cls(id=strawberry.ID(CURRENT), generated_at=utcnow())
 
     @classmethod
-    def resolve_reference(cls, id: strawberry.ID) -> Analytics:
+    def resolve_reference(cls, info: Info, id: strawberry.ID) -> Analytics:
+        # Admins only, as on the `analytics` entry point: the same rule on every path.
+        info.context.admin_call()
         return cls(id=id, generated_at=utcnow())

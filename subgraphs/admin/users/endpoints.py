@@ -5,15 +5,20 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, StrictBool
 
+from subgraphs.kit.inputs import TEXT_PATTERN, StrictInput
+from subgraphs.kit.openapi import UNREADABLE_BODY, problems
 from subgraphs.kit.pagination import Page, PageQuery
 from subgraphs.kit.principal import Role
 from subgraphs.kit.security import CurrentPrincipal, oauth2_scheme
 
 from .service import UserAdministration
 
-router = APIRouter(tags=["user management"])
+UPSTREAM_DOWN = {503: "DEPENDENCY_UNAVAILABLE: a service that owns the data cannot answer"}
+router = APIRouter(
+    tags=["user management"], responses=problems(401, {403: "FORBIDDEN: not an admin"}, 422, UPSTREAM_DOWN)
+)
 
 Token = Annotated[str, Depends(oauth2_scheme)]
 
@@ -37,10 +42,8 @@ class UserOut(BaseModel):
     updated_at: datetime
 
 
-class UserChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    is_active: bool | None = None
+class UserChange(StrictInput):
+    is_active: StrictBool | None = None
     role: Role | None = None
 
 
@@ -51,12 +54,17 @@ async def list_users(
     administration: Administration,
     page: PageQuery,
     role: Role | None = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=100, pattern=TEXT_PATTERN)] = None,
 ) -> dict:
     return await administration.search(principal, f"Bearer {token}", role=role, q=q, page=page)
 
 
-@router.patch("/admin/users/{user_id}", response_model=UserOut, summary="Change a user (admins)")
+@router.patch(
+    "/admin/users/{user_id}",
+    response_model=UserOut,
+    summary="Change a user (admins)",
+    responses=problems(UNREADABLE_BODY, 404, {409: "LAST_ADMIN: the last active admin must stay an active admin"}),
+)
 async def update_user(
     user_id: uuid.UUID, change: UserChange, principal: CurrentPrincipal, token: Token, administration: Administration
 ) -> dict:

@@ -7,9 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 
 from subgraphs.kit.idempotency import KEY_PATTERN
+from subgraphs.kit.instants import Instant
+from subgraphs.kit.openapi import UNREADABLE_BODY, problems
 from subgraphs.kit.pagination import Page, PageQuery
 from subgraphs.kit.problem import MEDIA_TYPE as PROBLEM_MEDIA_TYPE
 from subgraphs.kit.security import CurrentPrincipal
@@ -18,7 +19,7 @@ from ..deps import Appointments
 from .schemas import AppointmentCreate, AppointmentFilter, AppointmentOut, AppointmentStats, AppointmentUpdate
 from .status import Status
 
-router = APIRouter(tags=["appointments"])
+router = APIRouter(tags=["appointments"], responses=problems(401, 422))
 
 IdempotencyKey = Annotated[
     str | None,
@@ -34,11 +35,16 @@ IdempotencyKey = Annotated[
     status_code=201,
     response_model=AppointmentOut,
     summary="Book an appointment",
-    responses={
-        404: {"description": "DOCTOR_NOT_FOUND"},
-        409: {"description": "SLOT_TAKEN"},
-        422: {"description": "OUTSIDE_WORKING_HOURS, IN_THE_PAST, INVALID_TIME_RANGE, VALIDATION_ERROR"},
-    },
+    responses=problems(
+        {
+            400: UNREADABLE_BODY[400],
+            403: "FORBIDDEN: doctors do not book; only admins name the patient",
+            404: "DOCTOR_NOT_FOUND",
+            409: "SLOT_TAKEN (with `conflict`: doctor or patient)",
+            422: "OUTSIDE_WORKING_HOURS, IN_THE_PAST, INVALID_TIME_RANGE, IDEMPOTENCY_KEY_REUSED, VALIDATION_ERROR",
+        },
+        429,
+    ),
 )
 async def book(
     body: AppointmentCreate,
@@ -64,8 +70,8 @@ async def list_appointments(
     appointments: Appointments,
     page: PageQuery,
     status: Status | None = None,
-    starts_from: Annotated[AwareDatetime | None, Query(alias="from", description="starts_at >= from")] = None,
-    starts_before: Annotated[AwareDatetime | None, Query(alias="to", description="starts_at < to")] = None,
+    starts_from: Annotated[Instant | None, Query(alias="from", description="starts_at >= from")] = None,
+    starts_before: Annotated[Instant | None, Query(alias="to", description="starts_at < to")] = None,
     doctor_id: uuid.UUID | None = None,
     patient_id: uuid.UUID | None = None,
 ) -> Page[AppointmentOut]:
@@ -83,12 +89,19 @@ async def list_appointments(
 
 
 # Declared before /appointments/{appointment_id}, so "stats" is never read as an id.
-@router.get("/appointments/stats", response_model=AppointmentStats, summary="Counts by status, and upcoming (admins)")
+@router.get(
+    "/appointments/stats",
+    response_model=AppointmentStats,
+    summary="Counts by status, and upcoming (admins)",
+    responses=problems({403: "FORBIDDEN: not an admin"}),
+)
 async def appointment_stats(principal: CurrentPrincipal, appointments: Appointments) -> AppointmentStats:
     return await appointments.stats(principal)
 
 
-@router.get("/appointments/{appointment_id}", response_model=AppointmentOut, summary="One appointment")
+@router.get(
+    "/appointments/{appointment_id}", response_model=AppointmentOut, summary="One appointment", responses=problems(404)
+)
 async def read_appointment(
     appointment_id: uuid.UUID, principal: CurrentPrincipal, appointments: Appointments
 ) -> AppointmentOut:
@@ -99,7 +112,15 @@ async def read_appointment(
     "/appointments/{appointment_id}",
     response_model=AppointmentOut,
     summary="Reschedule, change status, reason or notes",
-    responses={409: {"description": "INVALID_STATUS_TRANSITION, NOT_BOOKED, SLOT_TAKEN"}},
+    responses=problems(
+        {
+            400: UNREADABLE_BODY[400],
+            403: "FORBIDDEN: a field or status the caller's role may not change",
+            404: "NOT_FOUND",
+            409: "INVALID_STATUS_TRANSITION, NOT_BOOKED, SLOT_TAKEN",
+            422: "IN_THE_PAST, INVALID_TIME_RANGE, OUTSIDE_WORKING_HOURS, VALIDATION_ERROR",
+        }
+    ),
 )
 async def update_appointment(
     appointment_id: uuid.UUID, body: AppointmentUpdate, principal: CurrentPrincipal, appointments: Appointments
@@ -107,7 +128,12 @@ async def update_appointment(
     return AppointmentOut.model_validate(await appointments.update(principal, appointment_id, body))
 
 
-@router.delete("/appointments/{appointment_id}", status_code=204, summary="Cancel an appointment (the record is kept)")
+@router.delete(
+    "/appointments/{appointment_id}",
+    status_code=204,
+    summary="Cancel an appointment (the record is kept)",
+    responses=problems({404: "NOT_FOUND", 409: "INVALID_STATUS_TRANSITION: it is fulfilled or a no-show"}),
+)
 async def cancel_appointment(
     appointment_id: uuid.UUID, principal: CurrentPrincipal, appointments: Appointments
 ) -> Response:

@@ -90,12 +90,14 @@ def _conditions(scope: Scope, wanted: AppointmentFilter) -> list:
 
 
 async def page(
-    session: AsyncSession, scope: Scope, wanted: AppointmentFilter, limit: int, offset: int
-) -> tuple[list[Appointment], int]:
+    session: AsyncSession, scope: Scope, wanted: AppointmentFilter, limit: int, offset: int, *, count: bool = True
+) -> tuple[list[Appointment], int | None]:
+    """A page and the number of rows in all pages; `count=False` (GraphQL lists, which have no
+    `total`) skips the COUNT and returns None for it."""
     conditions = _conditions(scope, wanted)
-    total = await session.scalar(select(func.count()).select_from(Appointment).where(*conditions))
+    total = await session.scalar(select(func.count()).select_from(Appointment).where(*conditions)) if count else None
     rows = await session.scalars(select(Appointment).where(*conditions).order_by(*_ORDER).limit(limit).offset(offset))
-    return list(rows), total or 0
+    return list(rows), (total or 0) if count else None
 
 
 async def pages_by_owner(

@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from subgraphs.kit.inputs import StrictInput
+from subgraphs.kit.instants import Instant
 
 from .status import Status
 
@@ -21,14 +24,14 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC) if value is not None else None
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Strict(StrictInput):
+    """Unknown fields and NUL characters refused (kit/inputs.py)."""
 
 
 class AppointmentCreate(Strict):
     doctor_id: uuid.UUID
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime | None = Field(None, description="Default: starts_at + the doctor's appointment_minutes")
+    starts_at: Instant
+    ends_at: Instant | None = Field(None, description="Default: starts_at + the doctor's appointment_minutes")
     reason: Reason | None = None
     patient_id: uuid.UUID | None = Field(None, description="Admins only: the patient booked for")
 
@@ -38,8 +41,8 @@ class AppointmentCreate(Strict):
 class AppointmentUpdate(Strict):
     """Partial update: fields left out keep their value; `reason` and `notes` may be null."""
 
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
     status: Status | None = None
     reason: Reason | None = None
     notes: Notes | None = None
@@ -77,8 +80,8 @@ class AppointmentFilter(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     status: Status | None = None
-    starts_from: AwareDatetime | None = None  # `from`: starts_at >= this
-    starts_before: AwareDatetime | None = None  # `to`: starts_at < this
+    starts_from: Instant | None = None  # `from`: starts_at >= this
+    starts_before: Instant | None = None  # `to`: starts_at < this
     doctor_id: uuid.UUID | None = None
     patient_id: uuid.UUID | None = None
 

@@ -5,6 +5,12 @@ in one write transaction. On SQLite that transaction begins IMMEDIATE, so it
 is serialized against every other writer and the check cannot go stale. On
 PostgreSQL two concurrent bookings can both pass the check; the exclusion
 constraints then refuse the second at insert, and it becomes the same 409.
+
+Audit (kit/audit.py): every booking and change appends its event in its own
+transaction; every read records one event per appointment it returns, and every
+refusal (not found, forbidden, a rule) records one event with its outcome. The
+patient an event is about is the appointment's patient, so a patient's
+`GET /audit` shows who read or tried to touch their appointments.
 """
 
 from __future__ import annotations
@@ -16,12 +22,15 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from subgraphs.kit import audit
+from subgraphs.kit.audit import AuditTrail
 from subgraphs.kit.db import Database, utcnow
+from subgraphs.kit.errors import AppError, NotFound
 from subgraphs.kit.idempotency import IdempotentWrites, StoredResponse, fingerprint
 from subgraphs.kit.pagination import PageParams
 from subgraphs.kit.principal import Principal, require_admin
+from subgraphs.kit.ratelimit import RateLimit
 
-from ..audit import repository as audit
 from ..doctors import hours
 from ..doctors import repository as doctors
 from ..doctors.errors import DoctorNotFound
@@ -33,19 +42,49 @@ from .schemas import AppointmentCreate, AppointmentFilter, AppointmentOut, Appoi
 from .status import Status
 
 BOOKING_SCOPE = "POST /appointments"
+RESOURCE = "appointment"
+
+
+def audited(
+    principal: Principal,
+    action: str,
+    appointment: Appointment | None = None,
+    *,
+    resource_id: uuid.UUID | None = None,
+    patient_id: uuid.UUID | None = None,
+    outcome: str = audit.ALLOWED,
+) -> audit.AuditEvent:
+    """An audit event about an appointment; its patient is the one the record belongs to."""
+    if appointment is not None:
+        resource_id, patient_id = appointment.id, appointment.patient_id
+    return audit.event(principal, action, RESOURCE, resource_id, patient_id, outcome)
 
 
 class AppointmentService:
-    def __init__(self, db: Database, idempotency: IdempotentWrites, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        db: Database,
+        idempotency: IdempotentWrites,
+        audit_trail: AuditTrail,
+        booking_limit: RateLimit | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.db = db
         self.idempotency = idempotency
+        self.audit = audit_trail
+        self.booking_limit = booking_limit
         self.clock = clock
 
     # -- booking -------------------------------------------------------------
 
     async def book(self, principal: Principal, body: AppointmentCreate) -> Appointment:
-        async with self.db.transaction() as session:
-            return await self._book(session, principal, body)
+        try:
+            await self._count_booking(principal, body)
+            async with self.db.transaction() as session:
+                return await self._book(session, principal, body)
+        except AppError as exc:
+            self.audit.record(self._refused_booking(principal, body, exc))
+            raise
 
     async def book_once(self, principal: Principal, body: AppointmentCreate, key: str) -> StoredResponse:
         """`book` under an `Idempotency-Key`: a repeat returns the first response and books nothing."""
@@ -54,13 +93,29 @@ class AppointmentService:
             appointment = await self._book(session, principal, body)
             return StoredResponse(201, AppointmentOut.model_validate(appointment).model_dump(mode="json"))
 
-        return await self.idempotency.run(
-            scope=BOOKING_SCOPE,
-            owner=str(principal.user_id),
-            key=key,
-            fingerprint=fingerprint(body.model_dump(mode="json", exclude_none=True)),
-            write=write,
-        )
+        try:
+            await self._count_booking(principal, body)
+            return await self.idempotency.run(
+                scope=BOOKING_SCOPE,
+                owner=str(principal.user_id),
+                key=key,
+                fingerprint=fingerprint(body.model_dump(mode="json", exclude_none=True)),
+                write=write,
+            )
+        except AppError as exc:
+            self.audit.record(self._refused_booking(principal, body, exc))
+            raise
+
+    async def _count_booking(self, principal: Principal, body: AppointmentCreate) -> None:
+        """Bookings per patient per window (BOOKING_MAX_PER_PATIENT); every attempt counts."""
+        patient_id = rules.patient_for(principal, body)
+        if self.booking_limit is not None:
+            await self.booking_limit.hit(str(patient_id), "Too many bookings for this patient; try again later.")
+
+    @staticmethod
+    def _refused_booking(principal: Principal, body: AppointmentCreate, exc: AppError) -> audit.AuditEvent:
+        patient_id = body.patient_id or (principal.user_id if principal.is_patient else None)
+        return audited(principal, "create", patient_id=patient_id, outcome=audit.outcome_for(exc))
 
     async def _book(self, session: AsyncSession, principal: Principal, body: AppointmentCreate) -> Appointment:
         patient_id = rules.patient_for(principal, body)
@@ -84,15 +139,7 @@ class AppointmentService:
             ),
         )
         await self._flush(session)
-        await audit.record(
-            session,
-            principal.user_id,
-            "appointment.booked",
-            "appointment",
-            appointment.id,
-            doctor_id=str(doctor.id),
-            patient_id=str(patient_id),
-        )
+        await self.audit.append(session, audited(principal, "create", appointment))
         return appointment
 
     def _not_past(self, starts_at: datetime) -> None:
@@ -135,7 +182,12 @@ class AppointmentService:
 
     async def stats(self, principal: Principal) -> AppointmentStats:
         """Aggregates for admins: counts only, no names, no clinical text."""
-        require_admin(principal)
+        try:
+            require_admin(principal)
+        except AppError as exc:
+            self.audit.record(audited(principal, "stats", outcome=audit.outcome_for(exc)))
+            raise
+        self.audit.record(audited(principal, "stats"))
         async with self.db.session() as session:
             counts = await repository.counts_by_status(session)
             upcoming = await repository.count_upcoming(session, self.clock())
@@ -143,30 +195,53 @@ class AppointmentService:
         return AppointmentStats(total=sum(by_status.values()), by_status=by_status, upcoming=upcoming)
 
     async def get(self, principal: Principal, appointment_id: uuid.UUID) -> Appointment:
-        async with self.db.session() as session:
-            appointment = await repository.get(session, appointment_id)
-        return rules.visible_or_404(principal, appointment)
+        found = await self.get_many(principal, [appointment_id])
+        if appointment_id not in found:
+            raise NotFound("No such appointment.")
+        return found[appointment_id]
 
     async def get_many(self, principal: Principal, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Appointment]:
-        """Those of `ids` the caller may see; the others are simply absent."""
+        """Those of `ids` the caller may see; the others are simply absent. One audit event per id asked."""
+        ids = list(dict.fromkeys(ids))
         async with self.db.session() as session:
             found = await repository.get_many(session, ids)
-        return {key: value for key, value in found.items() if rules.may_see(principal, value)}
+        visible = {key: value for key, value in found.items() if rules.may_see(principal, value)}
+        self.audit.record(
+            *(
+                audited(principal, "read", visible[key])
+                if key in visible
+                else audited(
+                    principal,
+                    "read",
+                    resource_id=key,
+                    patient_id=found[key].patient_id if key in found else None,
+                    outcome=audit.DENIED,
+                )
+                for key in ids
+            )
+        )
+        return visible
 
     async def search(
-        self, principal: Principal, wanted: AppointmentFilter, page: PageParams
-    ) -> tuple[list[Appointment], int]:
+        self, principal: Principal, wanted: AppointmentFilter, page: PageParams, *, count: bool = True
+    ) -> tuple[list[Appointment], int | None]:
         if wanted.starts_from and wanted.starts_before and wanted.starts_from >= wanted.starts_before:
             raise InvalidTimeRange("`from` must be before `to`.")
         async with self.db.session() as session:
-            return await repository.page(session, rules.scope_of(principal), wanted, page.limit, page.offset)
+            scope = rules.scope_of(principal)
+            items, total = await repository.page(session, scope, wanted, page.limit, page.offset, count=count)
+        self._listed(principal, items)
+        return items, total
+
+    def _listed(self, principal: Principal, appointments: Iterable[Appointment]) -> None:
+        self.audit.record(*(audited(principal, "list", appointment) for appointment in appointments))
 
     async def pages_for_users(
         self, principal: Principal, user_ids: Iterable[uuid.UUID], status: Status | None, page: PageParams
     ) -> dict[uuid.UUID, list[Appointment]]:
         """Per user, the appointments where they are patient or doctor that the caller may see."""
         async with self.db.session() as session:
-            return await repository.pages_by_owner(
+            pages = await repository.pages_by_owner(
                 session,
                 user_ids,
                 as_doctor=True,
@@ -176,12 +251,14 @@ class AppointmentService:
                 limit=page.limit,
                 offset=page.offset,
             )
+        self._listed(principal, _distinct(pages))
+        return pages
 
     async def pages_for_doctors(
         self, principal: Principal, doctor_ids: Iterable[uuid.UUID], status: Status | None, page: PageParams
     ) -> dict[uuid.UUID, list[Appointment]]:
         async with self.db.session() as session:
-            return await repository.pages_by_owner(
+            pages = await repository.pages_by_owner(
                 session,
                 doctor_ids,
                 as_doctor=True,
@@ -191,6 +268,8 @@ class AppointmentService:
                 limit=page.limit,
                 offset=page.offset,
             )
+        self._listed(principal, _distinct(pages))
+        return pages
 
     async def patients_in_care(self, doctor_id: uuid.UUID, patient_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
         """Patients with any appointment ever booked with `doctor_id`, whatever its status.
@@ -204,29 +283,44 @@ class AppointmentService:
 
     # -- changing ------------------------------------------------------------
 
-    async def update(self, principal: Principal, appointment_id: uuid.UUID, body: AppointmentUpdate) -> Appointment:
+    async def update(
+        self, principal: Principal, appointment_id: uuid.UUID, body: AppointmentUpdate, *, action: str = "update"
+    ) -> Appointment:
         changes = body.model_dump(exclude_unset=True)
-        async with self.db.transaction() as session:
-            appointment = rules.visible_or_404(principal, await repository.get(session, appointment_id))
-            current = Status(appointment.status)
-            rules.check_change(principal, current, changes)
-            if "starts_at" in changes or "ends_at" in changes:
-                await self._reschedule(session, appointment, current, changes)
-            if "status" in changes:
-                appointment.status = changes["status"].value
-            for field in ("reason", "notes"):
-                if field in changes:
-                    setattr(appointment, field, changes[field])
-            await self._flush(session)
-            detail = {"fields": sorted(changes), "from": current.value, "to": appointment.status}
-            await audit.record(
-                session, principal.user_id, "appointment.updated", "appointment", appointment.id, **detail
+        patient_id = None
+        try:
+            async with self.db.transaction() as session:
+                found = await repository.get(session, appointment_id)
+                patient_id = found.patient_id if found is not None else None
+                appointment = await self._change(session, principal, found, changes, action)
+        except AppError as exc:
+            refused = audited(
+                principal, action, resource_id=appointment_id, patient_id=patient_id, outcome=audit.outcome_for(exc)
             )
+            self.audit.record(refused)
+            raise
+        return appointment
+
+    async def _change(
+        self, session: AsyncSession, principal: Principal, found: Appointment | None, changes: dict, action: str
+    ) -> Appointment:
+        appointment = rules.visible_or_404(principal, found)
+        current = Status(appointment.status)
+        rules.check_change(principal, current, changes)
+        if "starts_at" in changes or "ends_at" in changes:
+            await self._reschedule(session, appointment, current, changes)
+        if "status" in changes:
+            appointment.status = changes["status"].value
+        for field in ("reason", "notes"):
+            if field in changes:
+                setattr(appointment, field, changes[field])
+        await self._flush(session)
+        await self.audit.append(session, audited(principal, action, appointment))
         return appointment
 
     async def cancel(self, principal: Principal, appointment_id: uuid.UUID) -> Appointment:
         """Cancelling keeps the record; cancelling a cancelled appointment changes nothing."""
-        return await self.update(principal, appointment_id, AppointmentUpdate(status=Status.CANCELLED))
+        return await self.update(principal, appointment_id, AppointmentUpdate(status=Status.CANCELLED), action="cancel")
 
     async def _reschedule(
         self, session: AsyncSession, appointment: Appointment, current: Status, changes: dict
@@ -244,6 +338,11 @@ class AppointmentService:
         doctor = await doctors.get(session, appointment.doctor_id)
         await self._slot_free(session, doctor, appointment.patient_id, starts_at, ends_at, appointment.id)
         appointment.starts_at, appointment.ends_at = starts_at, ends_at
+
+
+def _distinct(pages: dict[uuid.UUID, list[Appointment]]) -> list[Appointment]:
+    """Each appointment once, however many of the asked-for owners' pages it is on."""
+    return list({appointment.id: appointment for items in pages.values() for appointment in items}.values())
 
 
 def _describe(doctor: DoctorProfile) -> str:

@@ -7,6 +7,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from graphql import FieldNode
 from strawberry.types import Info
 
 from subgraphs.kit.errors import NotFound
@@ -40,8 +41,15 @@ class AppointmentType:
     notes: str | None
     created_at: datetime
     updated_at: datetime
+    # A plain value, not a resolver: a reference needs no work, and a resolver per row costs
+    # graphql-core and Strawberry several calls each (docs/performance.md).
+    patient: Annotated[UserType, strawberry.lazy(USER_TYPES)] = strawberry.field(
+        description="The patient (resolved by the auth subgraph)."
+    )
     patient_id: strawberry.Private[str]
     doctor_id: strawberry.Private[str]
+    # Set by `with_doctors` when a list's doctors were loaded in one batch up front.
+    preloaded_doctor: strawberry.Private[object] = None
 
     @classmethod
     def from_model(cls, appointment: Appointment) -> AppointmentType:
@@ -54,6 +62,7 @@ class AppointmentType:
             notes=appointment.notes,
             created_at=appointment.created_at,
             updated_at=appointment.updated_at,
+            patient=_user(str(appointment.patient_id)),
             patient_id=str(appointment.patient_id),
             doctor_id=str(appointment.doctor_id),
         )
@@ -63,18 +72,55 @@ class AppointmentType:
         # Batched and authorized by the loader: another patient's id is NOT_FOUND.
         return await info.context.loaders.appointments.load(str(id))
 
-    @strawberry.field(description="The patient (resolved by the auth subgraph).")
-    def patient(self) -> Annotated[UserType, strawberry.lazy(USER_TYPES)]:
-        from ..users.types import UserType
-
-        return UserType(id=strawberry.ID(self.patient_id))
-
     @strawberry.field
-    async def doctor(self, info: Info) -> Annotated[DoctorType, strawberry.lazy(DOCTOR_TYPES)]:
+    def doctor(self, info: Info) -> Annotated[DoctorType, strawberry.lazy(DOCTOR_TYPES)]:
+        # Not `async def`: in a list the doctors are usually preloaded (`with_doctors`), and a
+        # plain value costs graphql-core far less than an awaitable per row (docs/performance.md).
+        if self.preloaded_doctor is not None:
+            return self.preloaded_doctor
+        return self._load_doctor(info)
+
+    async def _load_doctor(self, info: Info):
         doctor = await info.context.loaders.doctors.load(self.doctor_id)
         if doctor is None:  # cannot happen while the foreign key holds
             raise NotFound("No such doctor.")
         return doctor
+
+
+def _user(user_id: str):
+    from ..users.types import UserType
+
+    return UserType(id=strawberry.ID(user_id))
+
+
+async def with_doctors(info: Info, appointments: list[AppointmentType]) -> list[AppointmentType]:
+    """Loads the doctors of a list of appointments in one batch when the query asks for
+    `doctor` directly on them, so each row's `doctor` is a value rather than an awaitable.
+
+    Only an optimization: the same loader (same batching, same rules) answers either way, and
+    when anything is out of the ordinary (the field only inside a fragment, a failed load, a
+    missing doctor) the rows resolve `doctor` one by one as before, errors included."""
+    if not appointments or not _selects(info, "doctor"):
+        return appointments
+    try:
+        doctors = await info.context.loaders.doctors.load_many([row.doctor_id for row in appointments])
+    except Exception:  # noqa: BLE001 - each row then loads (and reports) on its own
+        return appointments
+    for row, doctor in zip(appointments, doctors, strict=True):
+        if doctor is not None and not isinstance(doctor, BaseException):
+            row.preloaded_doctor = doctor
+    return appointments
+
+
+def _selects(info: Info, name: str) -> bool:
+    """Whether the field being resolved selects `name` directly (fragments are not looked into)."""
+    for node in info._raw_info.field_nodes:
+        if node.selection_set is None:
+            continue
+        for selection in node.selection_set.selections:
+            if isinstance(selection, FieldNode) and selection.name.value == name:
+                return True
+    return False
 
 
 @strawberry.input(name="BookAppointmentInput")

@@ -7,6 +7,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import Strict as NoCoercion
+
+from subgraphs.kit.inputs import StrictInput
 
 from . import hours
 
@@ -15,18 +18,18 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Specialty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 License = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Bio = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
-Years = Annotated[int, Field(ge=0, le=80)]
-Minutes = Annotated[int, Field(ge=5, le=480)]
+# NoCoercion: "30" or true is not a number here, as the OpenAPI document says (tests/fuzz).
+Years = Annotated[int, NoCoercion(), Field(ge=0, le=80)]
+Minutes = Annotated[int, NoCoercion(), Field(ge=5, le=480)]
 TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
-class Strict(BaseModel):
-    # Unknown fields are refused (API.md), so nothing unexpected reaches a row.
-    model_config = ConfigDict(extra="forbid")
+class Strict(StrictInput):
+    """Unknown fields and NUL characters refused (kit/inputs.py)."""
 
 
 class WorkingHours(Strict):
-    weekday: Annotated[int, Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")]
+    weekday: Annotated[int, NoCoercion(), Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")]
     start: Clock
     end: Clock
 

@@ -2,6 +2,10 @@
 
 Doctor profiles are the public directory (API.md "Roles"): any signed-in user
 may read any of them; only the doctor who owns one may create or change it.
+
+Audit: creating and changing a profile append their event in their own
+transaction, refusals record one; directory reads are not audited (public
+entries, no patient's data).
 """
 
 from __future__ import annotations
@@ -11,12 +15,13 @@ from collections.abc import Iterable
 
 from sqlalchemy.exc import IntegrityError
 
+from subgraphs.kit import audit
+from subgraphs.kit.audit import AuditTrail
 from subgraphs.kit.db import Database
-from subgraphs.kit.errors import Forbidden, NotFound
+from subgraphs.kit.errors import AppError, Forbidden, NotFound
 from subgraphs.kit.pagination import PageParams
 from subgraphs.kit.principal import Principal
 
-from ..audit import repository as audit
 from . import repository
 from .errors import ProfileExists
 from .models import DoctorProfile
@@ -28,11 +33,24 @@ def _require_doctor(principal: Principal) -> None:
         raise Forbidden("Only doctors have a doctor profile.")
 
 
+def audited(principal: Principal, action: str, outcome: str = audit.ALLOWED) -> audit.AuditEvent:
+    """An audit event about the caller's own doctor profile (its id is their user id)."""
+    return audit.event(principal, action, "doctor", principal.user_id, None, outcome)
+
+
 class DoctorService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, audit_trail: AuditTrail) -> None:
         self.db = db
+        self.audit = audit_trail
 
     async def create(self, principal: Principal, body: DoctorCreate) -> DoctorProfile:
+        try:
+            return await self._create(principal, body)
+        except AppError as exc:
+            self.audit.record(audited(principal, "create", audit.outcome_for(exc)))
+            raise
+
+    async def _create(self, principal: Principal, body: DoctorCreate) -> DoctorProfile:
         _require_doctor(principal)
         values = body.model_dump()
         try:
@@ -41,7 +59,7 @@ class DoctorService:
                     raise ProfileExists("This doctor already has a profile; change it with PUT.")
                 doctor = repository.add(session, DoctorProfile(id=principal.user_id, **values))
                 await session.flush()
-                await audit.record(session, principal.user_id, "doctor.created", "doctor", doctor.id)
+                await self.audit.append(session, audited(principal, "create"))
         except IntegrityError as exc:  # a concurrent create won the race
             raise ProfileExists("This doctor already has a profile; change it with PUT.") from exc
         return doctor
@@ -55,6 +73,13 @@ class DoctorService:
         return doctor
 
     async def update(self, principal: Principal, body: DoctorUpdate) -> DoctorProfile:
+        try:
+            return await self._update(principal, body)
+        except AppError as exc:
+            self.audit.record(audited(principal, "update", audit.outcome_for(exc)))
+            raise
+
+    async def _update(self, principal: Principal, body: DoctorUpdate) -> DoctorProfile:
         _require_doctor(principal)
         changes = body.model_dump(exclude_unset=True)
         async with self.db.transaction() as session:
@@ -64,9 +89,7 @@ class DoctorService:
             for field, value in changes.items():
                 setattr(doctor, field, value)
             await session.flush()
-            await audit.record(
-                session, principal.user_id, "doctor.updated", "doctor", doctor.id, fields=sorted(changes)
-            )
+            await self.audit.append(session, audited(principal, "update"))
         return doctor
 
     async def get(self, principal: Principal, doctor_id: uuid.UUID) -> DoctorProfile:

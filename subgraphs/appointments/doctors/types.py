@@ -82,7 +82,9 @@ class DoctorType:
     ) -> list[Annotated[AppointmentType, strawberry.lazy(APPOINTMENT_TYPES)]]:
         page = PageParams.of(limit, offset)
         key = (str(self.id), status.value if status else None, page.limit, page.offset)
-        return await info.context.loaders.doctor_appointments.load(key)
+        from ..appointments.types import with_doctors
+
+        return await with_doctors(info, await info.context.loaders.doctor_appointments.load(key))
 
 
 @strawberry.input(name="WorkingHoursInput")

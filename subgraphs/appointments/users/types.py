@@ -39,7 +39,9 @@ class UserType:
     ) -> list[Annotated[AppointmentType, strawberry.lazy(APPOINTMENT_TYPES)]]:
         page = PageParams.of(limit, offset)
         key = (str(self.id), status.value if status else None, page.limit, page.offset)
-        return await info.context.loaders.user_appointments.load(key)
+        from ..appointments.types import with_doctors
+
+        return await with_doctors(info, await info.context.loaders.user_appointments.load(key))
 
     @strawberry.field(description="This user's doctor profile; null when they have none.")
     async def doctor_profile(self, info: Info) -> Annotated[DoctorType, strawberry.lazy(DOCTOR_TYPES)] | None:

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from subgraphs.kit.errors import AppError, TooManyRequests, Unauthenticated
 from subgraphs.kit.jwt import bearer_token
+from subgraphs.kit.openapi import RETRY_AFTER, UNREADABLE_BODY, problems
 from subgraphs.kit.problem import problem_response
 from subgraphs.kit.security import oauth2_scheme
 
@@ -24,10 +25,34 @@ def _client(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-@router.post("/auth/login", response_model=TokenPair, summary="Exchange email and password for tokens")
+@router.post(
+    "/auth/login",
+    response_model=TokenPair,
+    summary="Exchange email and password for tokens",
+    responses=problems(
+        UNREADABLE_BODY,
+        {401: "INVALID_CREDENTIALS: one answer for an unknown email and a wrong password"},
+        422,
+        429,
+    ),
+)
 async def login(body: LoginBody, request: Request, response: Response, tokens: Tokens) -> TokenPair:
     response.headers.update(NO_STORE)
     return await tokens.login(body.email, body.password, _client(request))
+
+
+OAUTH_ERROR = {
+    "type": "object",
+    "required": ["error", "error_description"],
+    "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
+}
+
+
+def _oauth_error_doc(description: str, headers: dict | None = None) -> dict:
+    doc: dict = {"description": description, "content": {"application/json": {"schema": OAUTH_ERROR}}}
+    if headers:
+        doc["headers"] = headers
+    return doc
 
 
 def _oauth_error(status: int, error: str, description: str, headers: dict | None = None) -> JSONResponse:
@@ -40,6 +65,10 @@ def _oauth_error(status: int, error: str, description: str, headers: dict | None
     "/auth/token",
     response_model=TokenPair,
     summary="OAuth2 token endpoint (password and refresh_token grants, form-encoded)",
+    responses={
+        400: _oauth_error_doc("RFC 6749 error: invalid_request, invalid_grant, unsupported_grant_type"),
+        429: _oauth_error_doc("Too many failed sign-ins (`invalid_request`); see Retry-After", RETRY_AFTER),
+    },
     openapi_extra={
         "requestBody": {
             "content": {
@@ -100,7 +129,7 @@ async def _validate(request: Request, tokens: Tokens) -> JSONResponse:
 
 _validate_doc = {
     "response_model": TokenValidity,
-    "responses": {401: {"description": "Invalid, expired or revoked token: `{valid: false, ...}`"}},
+    "responses": problems({401: "Invalid, expired or revoked token: a problem document with `valid: false`"}),
     "dependencies": [Depends(oauth2_scheme)],
 }
 router.add_api_route(
@@ -111,7 +140,12 @@ router.add_api_route(
 )
 
 
-@router.post("/auth/logout", status_code=204, summary="End the session of a refresh token")
+@router.post(
+    "/auth/logout",
+    status_code=204,
+    summary="End the session of a refresh token",
+    responses=problems(UNREADABLE_BODY, 422),
+)
 async def logout(body: RefreshBody, tokens: Tokens) -> Response:
     await tokens.logout(body.refresh_token)
     return Response(status_code=204)

@@ -4,7 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from subgraphs.kit.inputs import StrictInput
 
 
 class TokenPair(BaseModel):
@@ -14,9 +16,7 @@ class TokenPair(BaseModel):
     expires_in: int
 
 
-class RefreshBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RefreshBody(StrictInput):
     refresh_token: str = Field(min_length=1, max_length=512)
 
 

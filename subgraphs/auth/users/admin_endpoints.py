@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from subgraphs.kit.inputs import TEXT_PATTERN
+from subgraphs.kit.openapi import UNREADABLE_BODY, problems
 from subgraphs.kit.pagination import Page, PageQuery
 from subgraphs.kit.principal import Role
 from subgraphs.kit.security import CurrentPrincipal
@@ -14,7 +16,7 @@ from subgraphs.kit.security import CurrentPrincipal
 from .management import UserManagement
 from .schemas import UserAdminUpdate, UserOut, UserStats
 
-router = APIRouter(tags=["user management (admin)"])
+router = APIRouter(tags=["user management (admin)"], responses=problems(401, {403: "FORBIDDEN: not an admin"}, 422))
 
 
 def _management(request: Request) -> UserManagement:
@@ -30,13 +32,18 @@ async def list_users(
     management: Management,
     page: PageQuery,
     role: Role | None = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=100, pattern=TEXT_PATTERN)] = None,
 ) -> Page[UserOut]:
     users, total = await management.search(principal, role=role, q=q, page=page)
     return Page(items=[UserOut.model_validate(u) for u in users], total=total, limit=page.limit, offset=page.offset)
 
 
-@router.patch("/users/{user_id}", response_model=UserOut, summary="Deactivate, reactivate or re-role a user (admins)")
+@router.patch(
+    "/users/{user_id}",
+    response_model=UserOut,
+    summary="Deactivate, reactivate or re-role a user (admins)",
+    responses=problems(UNREADABLE_BODY, 404, {409: "LAST_ADMIN: the last active admin must stay an active admin"}),
+)
 async def update_user(
     user_id: uuid.UUID, change: UserAdminUpdate, principal: CurrentPrincipal, management: Management
 ) -> UserOut:

@@ -13,6 +13,9 @@ import uuid
 
 import httpx
 
+from subgraphs.kit.logging import REQUEST_ID_HEADER, request_id_var
+from subgraphs.kit.tracing import outgoing_trace_headers
+
 log = logging.getLogger(__name__)
 
 CARE_PATH = "/internal/care-relationships"
@@ -36,12 +39,21 @@ class HttpCareRelationships:
             headers={secret_header: router_secret},
         )
 
+    @property
+    def http_client(self) -> httpx.AsyncClient:
+        """The pooled client (kit/tracing.py instruments it when tracing is on)."""
+        return self._client
+
     async def patients_in_care(self, doctor_id: uuid.UUID, patient_ids: set[uuid.UUID]) -> set[uuid.UUID]:
         if not patient_ids:
             return set()
         body = {"doctor_id": str(doctor_id), "patient_ids": sorted(str(pid) for pid in patient_ids)}
+        # The request being served can be followed into the appointment service's logs and trace.
+        headers = outgoing_trace_headers()
+        if request_id := request_id_var.get():
+            headers[REQUEST_ID_HEADER] = request_id
         try:
-            response = await self._client.post(CARE_PATH, json=body)
+            response = await self._client.post(CARE_PATH, json=body, headers=headers)
             response.raise_for_status()
             answered = {uuid.UUID(pid) for pid in response.json()["patient_ids"]}
         except Exception as exc:  # noqa: BLE001 - any failure means "no one in care"

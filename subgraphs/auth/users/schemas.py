@@ -6,7 +6,10 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, StringConstraints, field_validator
+
+from subgraphs.kit.inputs import StrictInput
+from subgraphs.kit.instants import CalendarDate
 
 Password = Annotated[str, Field(min_length=10, max_length=256)]
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -19,9 +22,8 @@ def _past_date(value: date | None) -> date | None:
     return value
 
 
-class Strict(BaseModel):
-    # Unknown fields are refused, so `{"role": "admin"}` cannot slip into an update.
-    model_config = ConfigDict(extra="forbid")
+class Strict(StrictInput):
+    """Unknown fields and NUL characters refused (kit/inputs.py)."""
 
 
 class RegisterBody(Strict):
@@ -30,7 +32,7 @@ class RegisterBody(Strict):
     full_name: FullName
     role: Literal["patient", "doctor"] = "patient"
     phone: Phone | None = None
-    date_of_birth: date | None = None
+    date_of_birth: CalendarDate | None = None
 
     _dob = field_validator("date_of_birth")(_past_date)
 
@@ -38,7 +40,7 @@ class RegisterBody(Strict):
 class ProfileUpdate(Strict):
     full_name: FullName | None = None
     phone: Phone | None = None
-    date_of_birth: date | None = None
+    date_of_birth: CalendarDate | None = None
     password: Password | None = None
     current_password: Annotated[str, Field(max_length=256)] | None = None
 
@@ -65,7 +67,7 @@ class UserOut(BaseModel):
 
 
 class UserAdminUpdate(Strict):
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
     role: Literal["patient", "doctor", "admin"] | None = None
 
 

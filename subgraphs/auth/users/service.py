@@ -20,6 +20,7 @@ from subgraphs.kit.audit import AuditTrail
 from subgraphs.kit.db import Database
 from subgraphs.kit.errors import NotFound
 from subgraphs.kit.principal import Principal, Role
+from subgraphs.kit.ratelimit import RateLimit
 
 from ..tokens import repository as tokens_repository
 from . import repository
@@ -45,13 +46,27 @@ class UserView:
 
 
 class UserService:
-    def __init__(self, db: Database, passwords: Passwords, care: CareRelationships, audit: AuditTrail) -> None:
+    def __init__(
+        self,
+        db: Database,
+        passwords: Passwords,
+        care: CareRelationships,
+        audit: AuditTrail,
+        *,
+        registrations: RateLimit | None = None,
+    ) -> None:
         self.db = db
         self.passwords = passwords
         self.care = care
         self.audit = audit
+        self.registrations = registrations
 
-    async def register(self, body: RegisterBody) -> User:
+    async def register(self, body: RegisterBody, *, client_address: str | None = None) -> User:
+        """Every attempt counts against the client address's registrations (REGISTRATION_MAX_PER_ADDRESS),
+        before the password is hashed: hashing is the expensive part, and "email taken" answers
+        would otherwise let a stranger probe for registered emails at will."""
+        if self.registrations is not None and client_address:
+            await self.registrations.hit(client_address, "Too many registrations from this address; try again later.")
         return await self._create(
             body.email, body.password, body.full_name, Role(body.role), body.phone, body.date_of_birth
         )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 
 from subgraphs.kit.idempotency import KEY_PATTERN
+from subgraphs.kit.openapi import UNREADABLE_BODY, problems
 from subgraphs.kit.pagination import Page, PageQuery
 from subgraphs.kit.problem import MEDIA_TYPE as PROBLEM_MEDIA_TYPE
 from subgraphs.kit.security import CurrentPrincipal
@@ -17,7 +18,7 @@ from ..deps import Prescriptions
 from .schemas import PrescriptionCreate, PrescriptionFilter, PrescriptionOut, PrescriptionStats, PrescriptionUpdate
 from .status import Status
 
-router = APIRouter(tags=["prescriptions"])
+router = APIRouter(tags=["prescriptions"], responses=problems(401, 422))
 
 IdempotencyKey = Annotated[
     str | None,
@@ -33,13 +34,16 @@ IdempotencyKey = Annotated[
     status_code=201,
     response_model=PrescriptionOut,
     summary="Issue a prescription at an appointment (its doctor only)",
-    responses={
-        403: {"description": "FORBIDDEN: not a doctor"},
-        404: {"description": "APPOINTMENT_NOT_FOUND (also another doctor's appointment)"},
-        409: {"description": "APPOINTMENT_NOT_ELIGIBLE: the appointment is not arrived or fulfilled"},
-        422: {"description": "VALIDATION_ERROR, IDEMPOTENCY_KEY_REUSED"},
-        503: {"description": "DEPENDENCY_UNAVAILABLE: the appointment service cannot answer; nothing was written"},
-    },
+    responses=problems(
+        {
+            400: UNREADABLE_BODY[400],
+            403: "FORBIDDEN: not a doctor",
+            404: "APPOINTMENT_NOT_FOUND (also another doctor's appointment)",
+            409: "APPOINTMENT_NOT_ELIGIBLE: the appointment is not arrived or fulfilled",
+            422: "VALIDATION_ERROR, IDEMPOTENCY_KEY_REUSED",
+            503: "DEPENDENCY_UNAVAILABLE: the appointment service cannot answer; nothing was written",
+        }
+    ),
 )
 async def issue(
     request: Request,
@@ -65,7 +69,7 @@ async def issue(
     "/prescriptions",
     response_model=Page[PrescriptionOut],
     summary="Prescriptions the caller may see, newest first (`?status=active`: a patient's medication list)",
-    responses={403: {"description": "FORBIDDEN: admins see prescriptions only as aggregates"}},
+    responses=problems({403: "FORBIDDEN: admins see prescriptions only as aggregates"}),
 )
 async def list_prescriptions(
     principal: CurrentPrincipal,
@@ -87,7 +91,7 @@ async def list_prescriptions(
     "/prescriptions/stats",
     response_model=PrescriptionStats,
     summary="How many prescriptions are in each status (admins only; for analytics)",
-    responses={403: {"description": "FORBIDDEN: not an admin"}},
+    responses=problems({403: "FORBIDDEN: not an admin"}),
 )
 async def prescription_stats(principal: CurrentPrincipal, prescriptions: Prescriptions) -> PrescriptionStats:
     by_status = await prescriptions.counts_by_status(principal)
@@ -98,7 +102,7 @@ async def prescription_stats(principal: CurrentPrincipal, prescriptions: Prescri
     "/prescriptions/{prescription_id}",
     response_model=PrescriptionOut,
     summary="One prescription",
-    responses={403: {"description": "FORBIDDEN: admins"}, 404: {"description": "NOT_FOUND"}},
+    responses=problems({403: "FORBIDDEN: admins", 404: "NOT_FOUND"}),
 )
 async def read_prescription(
     prescription_id: uuid.UUID, principal: CurrentPrincipal, prescriptions: Prescriptions
@@ -110,12 +114,15 @@ async def read_prescription(
     "/prescriptions/{prescription_id}",
     response_model=PrescriptionOut,
     summary="Change status or instructions (the issuing doctor only), naming the version read",
-    responses={
-        403: {"description": "FORBIDDEN: not a doctor"},
-        404: {"description": "NOT_FOUND (also another doctor's prescription)"},
-        409: {"description": "VERSION_CONFLICT, INVALID_STATUS_TRANSITION, PRESCRIPTION_CLOSED"},
-        422: {"description": "VALIDATION_ERROR: unknown or immutable fields (medication, dosage, frequency, ...)"},
-    },
+    responses=problems(
+        {
+            400: UNREADABLE_BODY[400],
+            403: "FORBIDDEN: not a doctor",
+            404: "NOT_FOUND (also another doctor's prescription)",
+            409: "VERSION_CONFLICT, INVALID_STATUS_TRANSITION, PRESCRIPTION_CLOSED",
+            422: "VALIDATION_ERROR: unknown or immutable fields (medication, dosage, frequency, ...)",
+        }
+    ),
 )
 async def update_prescription(
     prescription_id: uuid.UUID, body: PrescriptionUpdate, principal: CurrentPrincipal, prescriptions: Prescriptions

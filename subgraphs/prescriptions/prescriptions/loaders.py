@@ -2,7 +2,8 @@
 
 List loaders take `(owner_id, status, limit, offset)` keys. Keys sharing the
 same arguments (the usual case: one field across a list) become one query.
-An admin gets FORBIDDEN from every loader, as from every REST route.
+An admin gets FORBIDDEN from every loader, as from every REST route: the
+service refuses (and audits the refusal) before any SQL runs.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from subgraphs.kit.pagination import PageParams
 from subgraphs.kit.principal import Principal
 
 from ..ids import parse_id
-from . import rules
 from .models import Prescription
 from .service import PrescriptionService
 from .status import Status
@@ -29,26 +29,17 @@ PagesFn = Callable[
 ]
 
 
-def _refusal(principal: Principal | None, auth_error: Exception | None) -> Exception | None:
-    """Why the caller gets nothing at all (no token, or an admin), checked before any SQL."""
-    if principal is None:
-        return auth_error or Unauthenticated()
-    try:
-        rules.scope_of(principal)
-    except AppError as exc:
-        return exc
-    return None
-
-
 def prescription_loader(
     prescriptions: PrescriptionService, principal: Principal | None, auth_error: Exception | None
 ) -> DataLoader:
     async def load(keys: list[str]) -> list[PrescriptionType | Exception]:
-        refusal = _refusal(principal, auth_error)
-        if refusal is not None:
-            return [refusal for _ in keys]
+        if principal is None:
+            return [auth_error or Unauthenticated() for _ in keys]
         ids = {key: parse_id(key) for key in keys}
-        visible = await prescriptions.get_many(principal, [uid for uid in ids.values() if uid is not None])
+        try:
+            visible = await prescriptions.get_many(principal, [uid for uid in ids.values() if uid is not None])
+        except AppError as exc:  # an admin: refused as a whole
+            return [exc for _ in keys]
         return [
             PrescriptionType.from_model(visible[ids[key]]) if ids[key] in visible else NotFound("No such prescription.")
             for key in keys
@@ -59,9 +50,8 @@ def prescription_loader(
 
 def _pages_loader(pages: PagesFn, principal: Principal | None, auth_error: Exception | None) -> DataLoader:
     async def load(keys: list[ListKey]) -> list[list[PrescriptionType] | Exception]:
-        refusal = _refusal(principal, auth_error)
-        if refusal is not None:
-            return [refusal for _ in keys]
+        if principal is None:
+            return [auth_error or Unauthenticated() for _ in keys]
         groups: dict[tuple[str | None, int, int], list[uuid.UUID]] = {}
         for owner, status, limit, offset in keys:
             owner_id = parse_id(owner)
@@ -69,9 +59,12 @@ def _pages_loader(pages: PagesFn, principal: Principal | None, auth_error: Excep
                 groups.setdefault((status, limit, offset), []).append(owner_id)
         results: dict[ListKey, list[PrescriptionType]] = {}
         for (status, limit, offset), owners in groups.items():
-            found = await pages(
-                principal, owners, Status(status) if status else None, PageParams(limit=limit, offset=offset)
-            )
+            try:
+                found = await pages(
+                    principal, owners, Status(status) if status else None, PageParams(limit=limit, offset=offset)
+                )
+            except AppError as exc:  # an admin: refused as a whole
+                return [exc for _ in keys]
             for owner_id, items in found.items():
                 results[(str(owner_id), status, limit, offset)] = [PrescriptionType.from_model(p) for p in items]
         # A malformed owner id owns nothing; keys are normalized to str(UUID) for lookup.

@@ -71,12 +71,14 @@ def _conditions(scope: Scope, wanted: PrescriptionFilter) -> list:
 
 
 async def page(
-    session: AsyncSession, scope: Scope, wanted: PrescriptionFilter, limit: int, offset: int
-) -> tuple[list[Prescription], int]:
+    session: AsyncSession, scope: Scope, wanted: PrescriptionFilter, limit: int, offset: int, *, count: bool = True
+) -> tuple[list[Prescription], int | None]:
+    """A page and the number of rows in all pages; `count=False` (GraphQL lists, which have no
+    `total`) skips the COUNT and returns None for it."""
     conditions = _conditions(scope, wanted)
-    total = await session.scalar(select(func.count()).select_from(Prescription).where(*conditions))
+    total = await session.scalar(select(func.count()).select_from(Prescription).where(*conditions)) if count else None
     rows = await session.scalars(select(Prescription).where(*conditions).order_by(*_ORDER).limit(limit).offset(offset))
-    return list(rows), total or 0
+    return list(rows), (total or 0) if count else None
 
 
 async def counts_by_status(session: AsyncSession) -> dict[str, int]:

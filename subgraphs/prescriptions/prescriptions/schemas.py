@@ -8,6 +8,9 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import Strict as NoCoercion
+
+from subgraphs.kit.inputs import StrictInput
 
 from .models import MAX_REFILLS
 from .status import Status
@@ -17,8 +20,9 @@ Dosage = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 Frequency = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Instructions = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 # Ten years is longer than any course a single prescription should cover.
-DurationDays = Annotated[int, Field(ge=1, le=3650)]
-Refills = Annotated[int, Field(ge=0, le=MAX_REFILLS)]
+# NoCoercion: "7" or true is not a number here, as the OpenAPI document says (tests/fuzz).
+DurationDays = Annotated[int, NoCoercion(), Field(ge=1, le=3650)]
+Refills = Annotated[int, NoCoercion(), Field(ge=0, le=MAX_REFILLS)]
 
 # What a prescription was issued as; changing any of it means cancelling and issuing anew.
 IMMUTABLE = (
@@ -33,9 +37,8 @@ IMMUTABLE = (
 )
 
 
-class Strict(BaseModel):
-    # Unknown fields are refused (API.md), so nothing unexpected reaches a row.
-    model_config = ConfigDict(extra="forbid")
+class Strict(StrictInput):
+    """Unknown fields and NUL characters refused (kit/inputs.py)."""
 
 
 class PrescriptionCreate(Strict):
@@ -51,7 +54,7 @@ class PrescriptionCreate(Strict):
 class PrescriptionUpdate(Strict):
     """`version` is the one the client read; `status` and `instructions` are the only mutable fields."""
 
-    version: Annotated[int, Field(ge=1)]
+    version: Annotated[int, NoCoercion(), Field(ge=1)]
     status: Status | None = None
     instructions: Instructions | None = Field(None, description="null clears them")
 

@@ -1,1 +1,0 @@
-"""Who changed what, written in the same transaction as the change it records."""
