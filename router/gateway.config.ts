@@ -17,10 +17,13 @@
 //                           believed (comma-separated); none by default
 //   SUBGRAPH_TIMEOUT_MS     per subgraph request (10000); shorter than REQUEST_DEADLINE_MS
 //   REQUEST_DEADLINE_MS     whole client request (30000)
+//   ROUTER_MAX_DEPTH, ROUTER_MAX_TOKENS   document limits checked here before any subgraph is
+//                           asked (15, 5000: the subgraphs' own defaults, which still hold alone)
 //   LOG_LEVEL               debug | info | warn | error (info)
 import { defineConfig } from '@graphql-hive/gateway';
 import { unifiedGraphHandler } from '@graphql-hive/router-runtime';
 import { GraphQLError } from 'graphql';
+import { useSubgraphReadiness } from './subgraph-readiness.ts';
 
 const env = process.env;
 
@@ -49,13 +52,17 @@ function list(name: string): string[] {
   return raw.split(',').map((value) => value.trim()).filter(Boolean);
 }
 
-function milliseconds(name: string, fallback: number): number {
+function positive(name: string, fallback: number, unit = ''): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) fail(`${name} must be a positive whole number of milliseconds`);
+  if (!Number.isInteger(value) || value <= 0) fail(`${name} must be a positive whole number${unit}`);
   return value;
 }
+
+const milliseconds = (name: string, fallback: number) => positive(name, fallback, ' of milliseconds');
+
+const supergraphPath = env.SUPERGRAPH_PATH || '../schema/supergraph.graphql';
 
 const routerSecret = env.ROUTER_SECRET || DEV_ROUTER_SECRET;
 if (production && routerSecret === DEV_ROUTER_SECRET) {
@@ -153,7 +160,7 @@ function maskError(error: unknown, message: string): Error {
 const PROPAGATED = ['authorization', 'traceparent', 'tracestate', 'x-request-id'];
 
 export const gatewayConfig = defineConfig({
-  supergraph: env.SUPERGRAPH_PATH || '../schema/supergraph.graphql',
+  supergraph: supergraphPath,
   // Hive Router's query planner (Rust, native addon) instead of the JavaScript stitching planner.
   unifiedGraphHandler,
   // The supergraph is a file: re-read it when it changes (`healthcare schema compose` in dev).
@@ -201,8 +208,23 @@ export const gatewayConfig = defineConfig({
     : {}),
   maskedErrors: { maskError },
 
+  // Hostile documents are refused here before any subgraph is asked; the subgraphs check the
+  // same limits (and aliases and root fields) themselves, so they hold without this router.
+  maxDepth: positive('ROUTER_MAX_DEPTH', 15),
+  maxTokens: positive('ROUTER_MAX_TOKENS', 5_000),
+
   healthCheckEndpoint: '/health', // the process is up
-  readinessCheckEndpoint: '/ready', // the supergraph is loaded and the router can serve
+  // `/ready`: the supergraph is loaded and every subgraph has been ready (subgraph-readiness.ts);
+  // Hive Gateway's own check (the supergraph alone) moves to `/ready/supergraph`.
+  readinessCheckEndpoint: '/ready/supergraph',
+  plugins: () => [
+    useSubgraphReadiness({
+      endpoint: '/ready',
+      supergraphEndpoint: '/ready/supergraph',
+      supergraphPath: supergraphPath,
+      timeoutMs: 2_000,
+    }),
+  ],
   prometheus: {
     endpoint: '/metrics',
     metrics: {

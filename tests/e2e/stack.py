@@ -169,7 +169,9 @@ class Stack:
             command=hive_gateway_command(),
             env=self.router_env(port, **env_overrides),
             cwd=ROUTER_DIR,
-            ready_url=f"http://127.0.0.1:{port}/ready",
+            # The supergraph is loaded: tests start partial stacks on purpose, so not `/ready`,
+            # which also waits for every subgraph (tests/observability/test_federated_trace.py).
+            ready_url=f"http://127.0.0.1:{port}/ready/supergraph",
         )
         self.routers.append(process)
         process.start()

@@ -232,3 +232,43 @@ def test_a_dead_subgraph_fails_its_fields_only(make_stack):
     # Nothing answered: Hive Gateway then leaves `data` out rather than send all nulls.
     assert body.get("data") in (None, {"me": None, "echoHeaders": None})
     assert {error["extensions"]["serviceName"] for error in body["errors"]} == {"auth", ECHO}
+
+
+# --- document limits at the router -----------------------------------------------------------
+
+
+def nested_doctor_query(depth: int) -> str:
+    """`{ me { doctorProfile { user { doctorProfile { ... { id } } } } } }`: `depth` levels of fields."""
+    selection = "id"
+    for level in reversed(range(depth - 2)):
+        selection = f"{'doctorProfile' if level % 2 == 0 else 'user'} {{ {selection} }}"
+    return f"{{ me {{ {selection} }} }}"
+
+
+@pytest.mark.parametrize(
+    ("query", "limit"),
+    [
+        (nested_doctor_query(16), "depth"),
+        ("{ me { " + " ".join(["id"] * 5_000) + " } }", "token"),
+    ],
+    ids=["depth-16", "5000-tokens"],
+)
+def test_the_router_refuses_hostile_documents_before_asking_a_subgraph(stack: Stack, query: str, limit: str):
+    user = stack.register_and_login()
+    rid = request_id()
+    marks = {name: stack.processes[name].mark() for name in registry.SUBGRAPHS}
+
+    response = stack.graphql(query, token=user["token"], headers={"x-request-id": rid})
+
+    body = response.json()
+    assert body.get("data") is None and body["errors"], body
+    assert limit in body["errors"][0]["message"].lower(), body
+    assert {name: stack.graphql_fetches(name, rid, since=mark) for name, mark in marks.items()} == {
+        name: [] for name in registry.SUBGRAPHS
+    }
+
+
+def test_the_router_admits_a_document_at_its_depth_limit(stack: Stack):
+    user = stack.register_and_login()
+    body = stack.graphql(nested_doctor_query(15), token=user["token"]).json()
+    assert body.get("data") == {"me": {"doctorProfile": None}}, body

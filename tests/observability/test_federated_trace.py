@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 
 import httpx
 import pytest
@@ -112,9 +113,9 @@ def test_a_federated_query_is_one_trace_from_the_router_through_every_subgraph(t
             assert graphql and all(entry["trace_id"] == trace_id for entry in graphql), name
 
 
-def test_the_router_serves_prometheus_metrics_and_is_ready_without_its_subgraphs(tmp_path):
-    """Hive Gateway's `/ready` says the supergraph is loaded: it does not wait for the subgraphs
-    (they are checked per request, and a missing one fails only its fields)."""
+def test_the_router_serves_prometheus_metrics_and_is_ready_once_every_subgraph_has_been(tmp_path):
+    """`/ready` waits for every subgraph of the supergraph (router/subgraph-readiness.ts); once a
+    subgraph has been ready, its failure costs only its own fields, not the router's readiness."""
     require_router_packages()
     stack = new_live_stack(tmp_path)
     try:
@@ -123,7 +124,13 @@ def test_the_router_serves_prometheus_metrics_and_is_ready_without_its_subgraphs
         stack.compose()
         _router, stack.router_url = stack.start_router()
 
-        assert httpx.get(f"{stack.router_url}/ready").status_code == 200
+        assert httpx.get(f"{stack.router_url}/ready/supergraph").status_code == 200
+        waiting = httpx.get(f"{stack.router_url}/ready")
+        assert waiting.status_code == 503
+        assert waiting.json() == {
+            "status": "waiting",
+            "waitingFor": sorted(["auth", "appointments", "prescriptions", "admin", ECHO]),
+        }
         body = stack.graphql("query Me { me { id } }").json()
         assert body.get("data") is None  # nothing answered at all (docs/router.md)
         assert [error["extensions"] for error in body["errors"]] == [
@@ -139,5 +146,17 @@ def test_the_router_serves_prometheus_metrics_and_is_ready_without_its_subgraphs
         assert any(line.startswith("graphql_gateway_subgraph_execute_errors") and "auth" in line for line in lines), (
             "\n".join(line for line in lines if line.startswith("graphql_gateway"))
         )
+
+        # The subgraphs come up (on new ports, in a new supergraph the router reads again).
+        stack.start_subgraphs(["auth", "appointments", "prescriptions", "admin"])
+        stack.compose()
+        deadline = time.monotonic() + 30
+        while (ready := httpx.get(f"{stack.router_url}/ready")).status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert (ready.status_code, ready.json()) == (200, {"status": "ready"}), stack.logs()
+
+        # A subgraph failing afterwards: still ready (its fields fail, the others answer).
+        stack.processes["admin"].kill()
+        assert httpx.get(f"{stack.router_url}/ready").status_code == 200
     finally:
         stack.stop()
