@@ -96,7 +96,11 @@ def test_router_yaml_propagates_headers_and_inserts_the_secret_from_the_environm
     operations = config["headers"]["all"]["request"]
     propagated = [op["propagate"]["named"] for op in operations if "propagate" in op]
     inserted = [op["insert"] for op in operations if "insert" in op]
-    assert propagated == ["authorization", "traceparent", "tracestate", "x-request-id", "x-forwarded-for"]
+    assert propagated == ["authorization", "x-request-id", "x-forwarded-for"]
+    # Trace context: the router's own propagation (its span becomes the subgraphs' parent).
+    assert config["telemetry"]["exporters"]["tracing"]["propagation"] == {"trace_context": True}
+    assert config["telemetry"]["exporters"]["tracing"]["otlp"]["enabled"] is False
+    assert router_yaml({"ROUTER_OTLP_TRACES": "true"})["telemetry"]["exporters"]["tracing"]["otlp"]["enabled"] is True
     assert inserted == [{"name": "x-router-secret", "value": "s3cret"}]
     assert "${env.ROUTER_SECRET}" in (ROUTER_DIR / "router.yaml").read_text()  # no default: must be set
 
