@@ -103,6 +103,23 @@ def event(
     )
 
 
+def about_record(
+    resource_type: str,
+    principal: Principal | None,
+    action: str,
+    record: Any = None,
+    *,
+    resource_id: Any = None,
+    patient_id: uuid.UUID | None = None,
+    outcome: str = ALLOWED,
+) -> AuditEvent:
+    """An event about a patient's record (anything with `id` and `patient_id`): its patient is the
+    one the record belongs to. Without a record (it does not exist, or was not read), the ids given."""
+    if record is not None:
+        resource_id, patient_id = record.id, record.patient_id
+    return event(principal, action, resource_type, resource_id, patient_id, outcome)
+
+
 def outcome_for(error: Exception) -> str:
     """The outcome an error stands for (see the constants above)."""
     status = getattr(error, "status", 500)
@@ -277,6 +294,25 @@ def create_audit_log(op, service: str) -> None:
 
 # What the first per-service trails called their actions ("appointment.booked"), in the kit's words.
 _LEGACY_ACTIONS = {"booked": "create", "issued": "create", "created": "create", "updated": "update"}
+
+
+def recreate_legacy_events_table(op, legacy: str = "audit_events") -> None:
+    """The downgrade of `carry_over_legacy_events`: the first, unchained table comes back empty
+    (the chained events stay readable only in the trail, which the caller then drops)."""
+    import sqlalchemy as sa
+
+    op.create_table(
+        legacy,
+        sa.Column("id", sa.Uuid(), primary_key=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor_id", sa.Uuid(), nullable=False),
+        sa.Column("action", sa.String(64), nullable=False),
+        sa.Column("entity", sa.String(32), nullable=False),
+        sa.Column("entity_id", sa.Uuid(), nullable=False),
+        sa.Column("detail", sa.JSON(), nullable=False),
+    )
+    op.create_index(f"ix_{legacy}_actor_id", legacy, ["actor_id"])
+    op.create_index(f"ix_{legacy}_entity_id", legacy, ["entity_id"])
 
 
 def carry_over_legacy_events(op, service: str, patient_tables: dict[str, str], legacy: str = "audit_events") -> int:

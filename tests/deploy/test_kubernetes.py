@@ -10,6 +10,7 @@ import http.server
 import inspect
 import os
 import re
+import shutil
 import subprocess
 import threading
 from functools import cache
@@ -262,15 +263,17 @@ def test_the_router_starts_only_once_every_subgraph_is_ready(admin, started):
             stopped.shutdown()
             stopped.server_close()
         # The variables the script reads are the ConfigMap's; here they point at the test servers.
-        assert set(re.findall(r"\$(\w+_ROUTING_URL)", script)) == {
-            f"{name}_ROUTING_URL" for name in ("AUTH", "APPOINTMENTS", "PRESCRIPTIONS", "ADMIN")
-        } <= set(config_map("router-env")["data"])
+        assert (
+            set(re.findall(r"\$(\w+_ROUTING_URL)", script))
+            == {f"{name}_ROUTING_URL" for name in ("AUTH", "APPOINTMENTS", "PRESCRIPTIONS", "ADMIN")}
+            <= set(config_map("router-env")["data"])
+        )
         env = {"PATH": os.environ["PATH"]}
         for name in ("AUTH", "APPOINTMENTS", "PRESCRIPTIONS"):
             env[f"{name}_ROUTING_URL"] = f"http://127.0.0.1:{up}/graphql"
         env["ADMIN_ROUTING_URL"] = f"http://127.0.0.1:{admin_port}/graphql"
         probe = subprocess.run(
-            ["bash", "-c", script.replace("127.0.0.1/8088", f"127.0.0.1/{up}")],
+            [shutil.which("bash") or "/bin/bash", "-c", script.replace("127.0.0.1/8088", f"127.0.0.1/{up}")],
             env=env,
             capture_output=True,
             text=True,

@@ -15,6 +15,7 @@ patient an event is about is the appointment's patient, so a patient's
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -45,19 +46,9 @@ BOOKING_SCOPE = "POST /appointments"
 RESOURCE = "appointment"
 
 
-def audited(
-    principal: Principal,
-    action: str,
-    appointment: Appointment | None = None,
-    *,
-    resource_id: uuid.UUID | None = None,
-    patient_id: uuid.UUID | None = None,
-    outcome: str = audit.ALLOWED,
-) -> audit.AuditEvent:
-    """An audit event about an appointment; its patient is the one the record belongs to."""
-    if appointment is not None:
-        resource_id, patient_id = appointment.id, appointment.patient_id
-    return audit.event(principal, action, RESOURCE, resource_id, patient_id, outcome)
+# An audit event about an appointment: `audited(principal, action, appointment)`, or with `resource_id=`
+# and `patient_id=` when there is no record to hand.
+audited = functools.partial(audit.about_record, RESOURCE)
 
 
 class AppointmentService:

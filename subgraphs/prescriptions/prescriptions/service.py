@@ -14,6 +14,7 @@ or instructions are ever recorded.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -40,19 +41,9 @@ ISSUE_SCOPE = "POST /prescriptions"
 RESOURCE = "prescription"
 
 
-def audited(
-    principal: Principal,
-    action: str,
-    prescription: Prescription | None = None,
-    *,
-    resource_id: uuid.UUID | None = None,
-    patient_id: uuid.UUID | None = None,
-    outcome: str = audit.ALLOWED,
-) -> audit.AuditEvent:
-    """An audit event about a prescription; its patient is the one the record belongs to."""
-    if prescription is not None:
-        resource_id, patient_id = prescription.id, prescription.patient_id
-    return audit.event(principal, action, RESOURCE, resource_id, patient_id, outcome)
+# An audit event about a prescription: `audited(principal, action, prescription)`, or with `resource_id=`
+# and `patient_id=` when there is no record to hand.
+audited = functools.partial(audit.about_record, RESOURCE)
 
 
 class PrescriptionService:

@@ -7,10 +7,14 @@ Events already in `audit_events` are chained onto the new log, oldest first, bef
 the old table is dropped: history is kept, in the new shape.
 """
 
-import sqlalchemy as sa
 from alembic import op
 
-from subgraphs.kit.audit import audit_table_name, carry_over_legacy_events, create_audit_log
+from subgraphs.kit.audit import (
+    audit_table_name,
+    carry_over_legacy_events,
+    create_audit_log,
+    recreate_legacy_events_table,
+)
 
 revision = "0002"
 down_revision = "0001"
@@ -24,17 +28,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # The chained events stay readable only in the new log; the old table comes back empty.
-    op.create_table(
-        "audit_events",
-        sa.Column("id", sa.Uuid(), primary_key=True),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("actor_id", sa.Uuid(), nullable=False),
-        sa.Column("action", sa.String(64), nullable=False),
-        sa.Column("entity", sa.String(32), nullable=False),
-        sa.Column("entity_id", sa.Uuid(), nullable=False),
-        sa.Column("detail", sa.JSON(), nullable=False),
-    )
-    op.create_index("ix_audit_events_actor_id", "audit_events", ["actor_id"])
-    op.create_index("ix_audit_events_entity_id", "audit_events", ["entity_id"])
+    recreate_legacy_events_table(op)
     op.drop_table(audit_table_name("prescriptions"))
