@@ -122,6 +122,17 @@ _UNAVAILABLE_SQLITE_ERRORS = frozenset(
 )
 
 
+# PostgreSQL chose this transaction as a deadlock's victim and rolled it back.
+DEADLOCK_DETECTED = "40P01"
+
+
+def sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE of a PostgreSQL error (asyncpg calls it `sqlstate`, psycopg2 `pgcode`)."""
+    orig = getattr(error, "orig", None)
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return state if isinstance(state, str) else None
+
+
 def is_unavailable(error: BaseException) -> bool:
     """Whether `error` means the database cannot be used right now (rather than a bad statement)."""
     if isinstance(error, sa_exc.TimeoutError):  # the pool had no connection to give within pool_timeout
@@ -131,8 +142,8 @@ def is_unavailable(error: BaseException) -> bool:
             return True
         if getattr(error.orig, "sqlite_errorname", None) in _UNAVAILABLE_SQLITE_ERRORS:
             return True
-        state = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
-        return isinstance(state, str) and (state[:2] in _UNAVAILABLE_SQLSTATE_CLASSES or state == "3D000")
+        state = sqlstate(error)
+        return state is not None and (state[:2] in _UNAVAILABLE_SQLSTATE_CLASSES or state == "3D000")
     # Raised by the driver itself while connecting: refused, unreachable, timed out.
     return isinstance(error, OSError)
 

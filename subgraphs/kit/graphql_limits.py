@@ -10,6 +10,7 @@ introspection query (depth about 13) and the router's `_entities` fetches.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from graphql import (
     FieldNode,
@@ -39,15 +40,17 @@ class GraphQLLimits:
     introspection: bool = True
 
     def extensions(self) -> list:
+        # Factories, not instances: Strawberry makes each request its own extension objects, so
+        # concurrent requests never share one's per-request state (strawberry#4369).
         extensions = [
-            MaxTokensLimiter(self.max_tokens),
-            QueryDepthLimiter(self.max_depth),
-            MaxAliasesLimiter(self.max_aliases),
-            AddValidationRules([root_field_limit(self.max_root_fields)]),
+            partial(MaxTokensLimiter, self.max_tokens),
+            partial(QueryDepthLimiter, self.max_depth),
+            partial(MaxAliasesLimiter, self.max_aliases),
+            partial(AddValidationRules, [root_field_limit(self.max_root_fields)]),
         ]
         if not self.introspection:
             # `_service { sdl }` stays available to the router (it is not introspection).
-            extensions.append(DisableIntrospection())
+            extensions.append(DisableIntrospection)
         return extensions
 
 

@@ -240,3 +240,35 @@ async def test_postgresql_race_is_decided_by_the_constraint_alone(api: Appointme
     assert sorted(r.status_code for r in responses) == [201] + [409] * 7
     assert {r.json()["code"] for r in responses if r.status_code == 409} == {"SLOT_TAKEN"}
     assert await api.count() == 1
+
+
+class _PostgresError(Exception):
+    def __init__(self, state: str) -> None:
+        super().__init__(state)
+        self.sqlstate = state
+
+
+class _SessionFailingToFlush:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def flush(self) -> None:
+        raise self.error
+
+
+async def test_a_deadlock_between_two_bookings_is_slot_taken_and_other_database_errors_are_not():
+    """PostgreSQL can roll back one of two overlapping inserts as a deadlock's victim (40P01)
+    instead of refusing it by the constraint; that booking lost the slot all the same. Seen in
+    test_postgresql_race_is_decided_by_the_constraint_alone now and then; raised here at will."""
+    from sqlalchemy.exc import DBAPIError
+
+    from subgraphs.appointments.appointments.errors import SlotTaken
+    from subgraphs.appointments.appointments.service import AppointmentService
+
+    deadlock = DBAPIError("INSERT INTO appointments ...", None, _PostgresError("40P01"))
+    with pytest.raises(SlotTaken):
+        await AppointmentService._flush(_SessionFailingToFlush(deadlock))
+
+    syntax = DBAPIError("INSERT INTO appointments ...", None, _PostgresError("42601"))
+    with pytest.raises(DBAPIError):
+        await AppointmentService._flush(_SessionFailingToFlush(syntax))

@@ -20,12 +20,12 @@ import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.kit import audit
 from subgraphs.kit.audit import AuditTrail
-from subgraphs.kit.db import Database, utcnow
+from subgraphs.kit.db import DEADLOCK_DETECTED, Database, sqlstate, utcnow
 from subgraphs.kit.errors import AppError, NotFound
 from subgraphs.kit.idempotency import IdempotentWrites, StoredResponse, fingerprint
 from subgraphs.kit.pagination import PageParams
@@ -168,6 +168,13 @@ class AppointmentService:
             if party is None:
                 raise
             raise SlotTaken(f"The {party} already has an appointment at that time.", conflict=party) from exc
+        except DBAPIError as exc:
+            # Two overlapping bookings inserted at the same moment can each wait for the other's
+            # row in the two exclusion constraints; PostgreSQL then rolls one back. That one lost
+            # the slot to the other, as if the constraint had refused it.
+            if sqlstate(exc) != DEADLOCK_DETECTED:
+                raise
+            raise SlotTaken("A booking made at the same moment took that time.") from exc
 
     # -- reading -------------------------------------------------------------
 
