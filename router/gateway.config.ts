@@ -228,8 +228,11 @@ export const gatewayConfig = defineConfig({
   prometheus: {
     endpoint: '/metrics',
     metrics: {
-      graphql_gateway_fetch_duration: true,
-      graphql_gateway_subgraph_execute_duration: true,
+      // No per-fetch latency histograms: they cost up to 8% of the whole stack's CPU per operation
+      // (docs/performance.md), and each subgraph's own `/metrics` times its requests already.
+      // Failures per subgraph stay: they are what the router alone can see.
+      graphql_gateway_fetch_duration: false,
+      graphql_gateway_subgraph_execute_duration: false,
       graphql_gateway_subgraph_execute_errors: true,
       graphql_envelop_phase_parse: true,
       graphql_envelop_phase_validate: true,

@@ -269,7 +269,9 @@ class BenchStack:
                 env=env,
                 log_path=self.directory / "logs" / "router.log",
                 ready_url=f"{self.url('router')}/ready",
-                cwd=ROUTER_DIR,
+                # The tree's own gateway.config.ts, so `compare` measures router changes too (the
+                # tree's router/ needs node_modules: a copy can link this tree's).
+                cwd=self.source_dir / "router" if self.source_dir is not None else ROUTER_DIR,
             )
             self.processes["router"].start()
             self.processes["router"].wait_ready()
