@@ -22,13 +22,10 @@ from graphql import (
     ValidationContext,
     ValidationRule,
 )
-from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-)
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter
+from strawberry.extensions.max_aliases import create_validator as alias_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
 
 @dataclass(frozen=True)
@@ -41,17 +38,18 @@ class GraphQLLimits:
 
     def extensions(self) -> list:
         # Factories, not instances: Strawberry makes each request its own extension objects, so
-        # concurrent requests never share one's per-request state (strawberry#4369).
-        extensions = [
-            partial(MaxTokensLimiter, self.max_tokens),
-            partial(QueryDepthLimiter, self.max_depth),
-            partial(MaxAliasesLimiter, self.max_aliases),
-            partial(AddValidationRules, [root_field_limit(self.max_root_fields)]),
+        # concurrent requests never share one's per-request state (strawberry#4369). The rule
+        # classes are made once, here: the validation cache is keyed by them, and a class made per
+        # request (as QueryDepthLimiter and MaxAliasesLimiter do) would miss it every time.
+        rules = [
+            depth_rule(self.max_depth, should_ignore=None),
+            alias_rule(self.max_aliases),
+            root_field_limit(self.max_root_fields),
         ]
         if not self.introspection:
             # `_service { sdl }` stays available to the router (it is not introspection).
-            extensions.append(DisableIntrospection)
-        return extensions
+            rules.append(NoSchemaIntrospectionCustomRule)
+        return [partial(MaxTokensLimiter, self.max_tokens), partial(AddValidationRules, rules)]
 
 
 def root_field_limit(limit: int) -> type[ValidationRule]:

@@ -95,3 +95,27 @@ async def test_introspection_is_off_in_production_but_the_router_still_gets_the_
         assert "introspection" in result["errors"][0]["message"].lower()
         sdl = await api.gql("{ _service { sdl } }")
         assert "type User" in sdl["data"]["_service"]["sdl"]
+
+
+async def test_a_repeated_document_is_validated_once_with_every_limit_still_applied(auth: AuthApi, monkeypatch):
+    """The validation cache is keyed by the document and the rule classes: the limits' rules
+    must be the same classes on every request (built once), or every request validates again."""
+    import strawberry.schema.schema as strawberry_schema
+
+    validations: list[tuple] = []
+    real_validate = strawberry_schema.validate
+
+    def counting_validate(schema, document, rules, *args, **kwargs):
+        validations.append(tuple(rule.__name__ for rule in rules))
+        return real_validate(schema, document, rules, *args, **kwargs)
+
+    monkeypatch.setattr(strawberry_schema, "validate", counting_validate)
+    _user, token = await auth.user_with_token()
+    # Unique text: no earlier test can have filled the cache for it.
+    query = f"query Once{uuid.uuid4().hex} {{ me {{ id }} }}"
+    for _ in range(3):
+        result = await auth.gql(query, token=token)
+        assert "errors" not in result, result
+
+    assert len(validations) == 1
+    assert {"DepthLimitValidator", "MaxAliasesValidator", "RootFieldLimit"} <= set(validations[0])
