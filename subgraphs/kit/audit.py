@@ -120,6 +120,26 @@ def about_record(
     return event(principal, action, resource_type, resource_id, patient_id, outcome)
 
 
+def reads_of_ids(
+    resource_type: str, principal: Principal | None, ids: list, found: dict, visible: dict
+) -> list[AuditEvent]:
+    """One event per id asked for: `allowed` for those returned, `denied` for the others, about the
+    record's real patient when it exists (so that patient sees the attempt)."""
+    return [
+        about_record(resource_type, principal, "read", visible[key])
+        if key in visible
+        else about_record(
+            resource_type,
+            principal,
+            "read",
+            resource_id=key,
+            patient_id=found[key].patient_id if key in found else None,
+            outcome=DENIED,
+        )
+        for key in ids
+    ]
+
+
 def outcome_for(error: Exception) -> str:
     """The outcome an error stands for (see the constants above)."""
     status = getattr(error, "status", 500)

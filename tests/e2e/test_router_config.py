@@ -36,9 +36,7 @@ def test_health_readiness_and_metrics(stack: Stack):
     assert ready.status_code == 200
     assert metrics.status_code == 200
     assert metrics.headers["content-type"].startswith("text/plain")
-    executed = [
-        line for line in metrics.text.splitlines() if line.startswith("graphql_envelop_phase_execute_count")
-    ]
+    executed = [line for line in metrics.text.splitlines() if line.startswith("graphql_envelop_phase_execute_count")]
     assert executed, metrics.text[:3000]
     assert float(executed[0].rsplit(" ", 1)[1]) >= 1
     # The per-fetch latency histograms are off on purpose (router/gateway.config.ts).

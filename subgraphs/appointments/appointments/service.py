@@ -204,20 +204,7 @@ class AppointmentService:
         async with self.db.session() as session:
             found = await repository.get_many(session, ids)
         visible = {key: value for key, value in found.items() if rules.may_see(principal, value)}
-        self.audit.record(
-            *(
-                audited(principal, "read", visible[key])
-                if key in visible
-                else audited(
-                    principal,
-                    "read",
-                    resource_id=key,
-                    patient_id=found[key].patient_id if key in found else None,
-                    outcome=audit.DENIED,
-                )
-                for key in ids
-            )
-        )
+        self.audit.record(*audit.reads_of_ids(RESOURCE, principal, ids, found, visible))
         return visible
 
     async def search(
