@@ -88,6 +88,13 @@ def quiet_libraries() -> None:
     """At most warnings from libraries, whatever LOG_LEVEL says (the services' own lines follow it)."""
     for name in NOISY:
         logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.migration").addFilter(_without_alembic_context_lines)
+
+
+def _without_alembic_context_lines(record: logging.LogRecord) -> bool:
+    """Alembic names its dialect ("Context impl ...", "Will assume ...") each time a migration
+    context is made, which `/ready` does on every probe; the lines that say which migration ran stay."""
+    return not str(record.msg).startswith(("Context impl", "Will assume"))
 
 
 def accept_request_id(value: str | None) -> str:

@@ -146,3 +146,14 @@ async def test_each_line_names_its_service_request_trace_and_user(system: System
     profile = [entry for entry in ours if entry["path"] == "/users/profile"]
     assert profile and all(entry.get("user_id") == run["patient_id"] for entry in profile)
     assert all({"ts", "level", "service", "logger", "msg"} <= set(entry) for entry in entries)
+
+
+def test_readiness_probes_do_not_fill_the_log_with_alembic_context_lines(caplog):
+    """`/ready` makes a migration context on every probe; alembic names its dialect each time."""
+    quiet_libraries()
+    alembic_log = logging.getLogger("alembic.runtime.migration")
+    with caplog.at_level(logging.INFO, logger="alembic.runtime.migration"):
+        alembic_log.info("Context impl PostgresqlImpl.")
+        alembic_log.info("Will assume transactional DDL.")
+        alembic_log.info("Running upgrade 0001 -> 0002, the audit log")
+    assert [record.getMessage() for record in caplog.records] == ["Running upgrade 0001 -> 0002, the audit log"]
