@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that are fine on a laptop and refused in production mode.
@@ -58,6 +58,15 @@ class ServiceSettings(BaseSettings):
     # in process memory otherwise. The prefix keeps deployments sharing a Redis apart.
     redis_url: str | None = service_field(None, "REDIS_URL")
     rate_limit_prefix: str = service_field("healthcare:ratelimit:", "RATE_LIMIT_PREFIX")
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard_origin(cls, origins: list[str]) -> list[str]:
+        # Browsers send credentials to the listed origins; "*" with credentials would let any site
+        # act as a signed-in user (Starlette would reflect whatever Origin came).
+        if any(origin.strip() == "*" for origin in origins):
+            raise ValueError('CORS_ORIGINS cannot hold "*": list the browser origins that may call this service')
+        return origins
 
     @property
     def is_production(self) -> bool:

@@ -40,3 +40,25 @@ async def test_development_has_no_hsts_but_still_no_store(auth: AuthApi):
     profile = await auth.client.get("/users/profile", headers=auth.bearer(token))
     assert "strict-transport-security" not in profile.headers
     assert profile.headers["cache-control"] == "no-store"
+
+
+def test_a_wildcard_cors_origin_is_refused_at_start(make_auth_app):
+    """Credentials are allowed for the listed origins, so "*" would admit every site's pages."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="CORS_ORIGINS cannot hold"):
+        make_auth_app(cors_origins=["https://app.example.org", "*"])
+
+
+async def test_cors_answers_the_listed_origin_with_credentials_and_no_other(make_auth_app):
+    app = make_auth_app(cors_origins=["https://app.example.org"])
+    async for client in running(app):
+        preflight = {"access-control-request-method": "POST", "access-control-request-headers": "authorization"}
+        allowed = await client.options("/auth/login", headers={"origin": "https://app.example.org", **preflight})
+        assert allowed.status_code == 200
+        assert allowed.headers["access-control-allow-origin"] == "https://app.example.org"
+        assert allowed.headers["access-control-allow-credentials"] == "true"
+
+        other = await client.options("/auth/login", headers={"origin": "https://evil.example", **preflight})
+        assert other.status_code == 400
+        assert "access-control-allow-origin" not in other.headers
