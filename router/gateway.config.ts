@@ -17,12 +17,14 @@
 //                           believed (comma-separated); none by default
 //   SUBGRAPH_TIMEOUT_MS     per subgraph request (10000); shorter than REQUEST_DEADLINE_MS
 //   REQUEST_DEADLINE_MS     whole client request (30000)
-//   ROUTER_MAX_DEPTH, ROUTER_MAX_TOKENS   document limits checked here before any subgraph is
-//                           asked (15, 5000: the subgraphs' own defaults, which still hold alone)
+//   ROUTER_MAX_DEPTH, ROUTER_MAX_TOKENS, ROUTER_MAX_ALIASES   document limits checked here before
+//                           any subgraph is asked (15, 5000, 30: the subgraphs' own defaults,
+//                           which still hold alone)
 //   LOG_LEVEL               debug | info | warn | error (info)
 import { defineConfig } from '@graphql-hive/gateway';
 import { unifiedGraphHandler } from '@graphql-hive/router-runtime';
 import { GraphQLError } from 'graphql';
+import { useMaxAliases } from './alias-limit.ts';
 import { useSubgraphReadiness } from './subgraph-readiness.ts';
 
 const env = process.env;
@@ -69,6 +71,8 @@ if (production && routerSecret === DEV_ROUTER_SECRET) {
   fail('ROUTER_SECRET must be set to a real secret when HEALTHCARE_ENV=production');
 }
 const routerSecretHeader = (env.ROUTER_SECRET_HEADER || 'x-router-secret').toLowerCase();
+
+const maxAliases = positive('ROUTER_MAX_ALIASES', 30);
 
 const subgraphTimeout = milliseconds('SUBGRAPH_TIMEOUT_MS', 10_000);
 const requestDeadline = milliseconds('REQUEST_DEADLINE_MS', 30_000);
@@ -208,8 +212,8 @@ export const gatewayConfig = defineConfig({
     : {}),
   maskedErrors: { maskError },
 
-  // Hostile documents are refused here before any subgraph is asked; the subgraphs check the
-  // same limits (and aliases and root fields) themselves, so they hold without this router.
+  // Hostile documents are refused here before any subgraph is asked (aliases: in `plugins`); the
+  // subgraphs check the same limits (and root fields) themselves, so they hold without this router.
   maxDepth: positive('ROUTER_MAX_DEPTH', 15),
   maxTokens: positive('ROUTER_MAX_TOKENS', 5_000),
 
@@ -218,6 +222,7 @@ export const gatewayConfig = defineConfig({
   // Hive Gateway's own check (the supergraph alone) moves to `/ready/supergraph`.
   readinessCheckEndpoint: '/ready/supergraph',
   plugins: () => [
+    useMaxAliases(maxAliases),
     useSubgraphReadiness({
       endpoint: '/ready',
       supergraphEndpoint: '/ready/supergraph',

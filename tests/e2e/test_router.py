@@ -250,8 +250,14 @@ def nested_doctor_query(depth: int) -> str:
     [
         (nested_doctor_query(16), "depth"),
         ("{ me { " + " ".join(["id"] * 5_000) + " } }", "token"),
+        ("{ me { " + " ".join(f"a{i}: id" for i in range(31)) + " } }", "aliases"),
+        # Fragments count at every spread: 4 aliases x 8 spreads.
+        (
+            "fragment F on User { a: id b: id c: id d: id } { me { ...F ...F ...F ...F ...F ...F ...F ...F } }",
+            "aliases",
+        ),
     ],
-    ids=["depth-16", "5000-tokens"],
+    ids=["depth-16", "5000-tokens", "31-aliases", "aliases-in-fragments"],
 )
 def test_the_router_refuses_hostile_documents_before_asking_a_subgraph(stack: Stack, query: str, limit: str):
     user = stack.register_and_login()
@@ -268,7 +274,10 @@ def test_the_router_refuses_hostile_documents_before_asking_a_subgraph(stack: St
     }
 
 
-def test_the_router_admits_a_document_at_its_depth_limit(stack: Stack):
+def test_the_router_admits_a_document_at_its_depth_and_alias_limits(stack: Stack):
     user = stack.register_and_login()
     body = stack.graphql(nested_doctor_query(15), token=user["token"]).json()
     assert body.get("data") == {"me": {"doctorProfile": None}}, body
+    thirty = "{ me { " + " ".join(f"a{i}: id" for i in range(30)) + " } }"
+    body = stack.graphql(thirty, token=user["token"]).json()
+    assert body.get("data", {}).get("me", {}).get("a29") == user["id"], body
