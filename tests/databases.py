@@ -17,6 +17,7 @@ import psycopg2
 import pytest
 from sqlalchemy.engine import make_url
 
+from subgraphs.kit.db import execute_outside_transaction
 from subgraphs.kit.migrations import upgrade
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -41,14 +42,7 @@ class PostgresDatabases:
         self.migrated: set[str] = set()
 
     def _admin_execute(self, *statements: str) -> None:
-        connection = psycopg2.connect(POSTGRES_URL)
-        connection.autocommit = True  # CREATE/DROP DATABASE refuse to run in a transaction
-        try:
-            with connection.cursor() as cursor:
-                for statement in statements:
-                    cursor.execute(statement)
-        finally:
-            connection.close()
+        execute_outside_transaction(POSTGRES_URL, *statements)
 
     def url_for(self, service: str, migrations_dir: Path) -> str:
         name = f"hc_test_{service}_{self.suffix}"

@@ -210,3 +210,19 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def execute_outside_transaction(url: str, *statements: str, connect_timeout: int = 10) -> None:
+    """Run `statements` on PostgreSQL one by one with autocommit: CREATE and DROP DATABASE refuse
+    to run inside a transaction. For tools (the benchmark, tests), not for request paths."""
+    import psycopg2
+
+    libpq_url = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = psycopg2.connect(libpq_url, connect_timeout=connect_timeout)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+    finally:
+        connection.close()

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from subgraphs.cli import registry
+from subgraphs.kit.db import execute_outside_transaction
 from subgraphs.kit.migrations import upgrade
 
 from ..databases import POSTGRES_URL, require_postgres_or_skip
@@ -23,14 +24,7 @@ SCRIPT = ROOT / "deploy" / "postgres" / "init-databases.sh"
 
 
 def admin_execute(*statements: str) -> None:
-    connection = psycopg2.connect(POSTGRES_URL, connect_timeout=5)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-    finally:
-        connection.close()
+    execute_outside_transaction(POSTGRES_URL, *statements, connect_timeout=5)
 
 
 @pytest.fixture

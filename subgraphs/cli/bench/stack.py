@@ -22,6 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...kit.db import execute_outside_transaction
 from .. import registry
 from .. import schema as schema_tools
 from ..processes import ROUTER_DIR, ensure_router_packages, free_port, hive_gateway_command
@@ -147,16 +148,7 @@ class Databases:
             self.created.clear()
 
     def _admin(self, *statements: str) -> None:
-        import psycopg2
-
-        connection = psycopg2.connect(self.base_url)
-        connection.autocommit = True
-        try:
-            with connection.cursor() as cursor:
-                for statement in statements:
-                    cursor.execute(statement)
-        finally:
-            connection.close()
+        execute_outside_transaction(self.base_url, *statements)
 
     def backend_pids(self) -> list[int]:
         """PostgreSQL server processes serving this run's databases (their CPU is the stack's too)."""
