@@ -40,22 +40,26 @@ function countAliases(
 }
 
 export function maxAliasesRule(maxAliases: number): ValidationRule {
-  return (context: ValidationContext) => ({
-    OperationDefinition(node) {
-      const count = countAliases(node.selectionSet, (name) => context.getFragment(name), new Map());
-      if (count > maxAliases) {
-        context.reportError(
-          new GraphQLError(`Operation has ${count} aliases; at most ${maxAliases} are allowed.`, { nodes: [node] }),
-        );
-      }
-    },
-  });
+  // Named: Yoga's validation cache is keyed by the names of the rules.
+  return function MaxAliases(context: ValidationContext) {
+    return {
+      OperationDefinition(node) {
+        const count = countAliases(node.selectionSet, (name) => context.getFragment(name), new Map());
+        if (count > maxAliases) {
+          context.reportError(
+            new GraphQLError(`Operation has ${count} aliases; at most ${maxAliases} are allowed.`, { nodes: [node] }),
+          );
+        }
+      },
+    };
+  };
 }
 
 export function useMaxAliases(maxAliases: number): GatewayPlugin {
+  const rule = maxAliasesRule(maxAliases); // made once, added to every validation
   return {
     onValidate({ addValidationRule }) {
-      addValidationRule(maxAliasesRule(maxAliases));
+      addValidationRule(rule);
     },
   };
 }
