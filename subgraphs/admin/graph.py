@@ -40,7 +40,7 @@ def _user_id(value: str):
 @strawberry.type
 class Query:
     @strawberry.field(description="Counts of users, appointments and prescriptions (admins only).")
-    def analytics(self, info: Info) -> Analytics:
+    def analytics(self, info: Info) -> Analytics | None:
         info.context.admin_call()
         return Analytics.now()
 
@@ -52,7 +52,7 @@ class Query:
         q: str | None = None,
         limit: int | None = None,
         offset: int | None = None,
-    ) -> list[UserRef]:
+    ) -> list[UserRef] | None:
         context: AdminContext = info.context
         principal, authorization = context.admin_call()
         page = await context.user_administration.search(
@@ -68,14 +68,14 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Deactivate or reactivate a user (admins only).")
-    async def set_user_active(self, info: Info, id: strawberry.ID, active: bool) -> UserRef:
+    async def set_user_active(self, info: Info, id: strawberry.ID, active: bool) -> UserRef | None:
         context: AdminContext = info.context
         principal, authorization = context.admin_call()
         user = await context.user_administration.update(principal, authorization, _user_id(id), {"is_active": active})
         return UserRef(id=strawberry.ID(user["id"]))
 
     @strawberry.mutation(description="Change a user's role (admins only).")
-    async def change_user_role(self, info: Info, id: strawberry.ID, role: RoleEnum) -> UserRef:
+    async def change_user_role(self, info: Info, id: strawberry.ID, role: RoleEnum) -> UserRef | None:
         context: AdminContext = info.context
         principal, authorization = context.admin_call()
         user = await context.user_administration.update(principal, authorization, _user_id(id), {"role": role.value})

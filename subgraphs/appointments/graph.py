@@ -45,7 +45,7 @@ class Query:
     @strawberry.field(description="The doctor directory, optionally one specialty (case-insensitive).")
     async def doctors(
         self, info: Info, specialty: str | None = None, limit: int | None = None, offset: int | None = None
-    ) -> list[DoctorType]:
+    ) -> list[DoctorType] | None:
         context: AppointmentsContext = info.context
         principal = context.require_principal()
         if specialty is not None:
@@ -71,7 +71,7 @@ class Query:
         to: datetime | None = None,
         limit: int | None = None,
         offset: int | None = None,
-    ) -> list[AppointmentType]:
+    ) -> list[AppointmentType] | None:
         context: AppointmentsContext = info.context
         principal = context.require_principal()
         wanted = checked(
@@ -93,28 +93,30 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Create the calling doctor's profile (once).")
-    async def create_doctor_profile(self, info: Info, input: DoctorInput) -> DoctorType:
+    async def create_doctor_profile(self, info: Info, input: DoctorInput) -> DoctorType | None:
         context: AppointmentsContext = info.context
         principal = context.require_principal()
         doctor = await context.doctors_service.create(principal, checked(DoctorCreate, plain(input)))
         return DoctorType.from_model(doctor)
 
     @strawberry.mutation(description="Change the calling doctor's profile.")
-    async def update_doctor_profile(self, info: Info, input: DoctorUpdateInput) -> DoctorType:
+    async def update_doctor_profile(self, info: Info, input: DoctorUpdateInput) -> DoctorType | None:
         context: AppointmentsContext = info.context
         principal = context.require_principal()
         doctor = await context.doctors_service.update(principal, checked(DoctorUpdate, plain(input)))
         return DoctorType.from_model(doctor)
 
     @strawberry.mutation(description="Book an appointment with a doctor.")
-    async def book_appointment(self, info: Info, input: BookAppointmentInput) -> AppointmentType:
+    async def book_appointment(self, info: Info, input: BookAppointmentInput) -> AppointmentType | None:
         context: AppointmentsContext = info.context
         principal = context.require_principal()
         appointment = await context.appointments_service.book(principal, checked(AppointmentCreate, plain(input)))
         return AppointmentType.from_model(appointment)
 
     @strawberry.mutation(description="Reschedule, change the status, reason or notes of an appointment.")
-    async def update_appointment(self, info: Info, id: strawberry.ID, input: AppointmentUpdateInput) -> AppointmentType:
+    async def update_appointment(
+        self, info: Info, id: strawberry.ID, input: AppointmentUpdateInput
+    ) -> AppointmentType | None:
         context: AppointmentsContext = info.context
         principal = context.require_principal()
         body = checked(AppointmentUpdate, plain(input))
@@ -122,7 +124,7 @@ class Mutation:
         return AppointmentType.from_model(appointment)
 
     @strawberry.mutation(description="Cancel an appointment; the record is kept.")
-    async def cancel_appointment(self, info: Info, id: strawberry.ID) -> AppointmentType:
+    async def cancel_appointment(self, info: Info, id: strawberry.ID) -> AppointmentType | None:
         context: AppointmentsContext = info.context
         principal = context.require_principal()
         appointment = await context.appointments_service.cancel(principal, _id_or_404(id, "appointment"))

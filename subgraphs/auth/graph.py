@@ -66,7 +66,7 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Create a patient or doctor account.")
-    async def register(self, info: Info, input: RegisterInput) -> UserType:
+    async def register(self, info: Info, input: RegisterInput) -> UserType | None:
         values = _given(input)
         values["role"] = input.role.value
         body = _checked(RegisterBody, values)
@@ -75,22 +75,22 @@ class Mutation:
         return UserType.from_view(UserView(user, full=True))
 
     @strawberry.mutation(description="Exchange email and password for tokens.")
-    async def login(self, info: Info, email: str, password: str) -> TokenPair:
+    async def login(self, info: Info, email: str, password: str) -> TokenPair | None:
         body = _checked(LoginBody, {"email": email, "password": password})
         context: AuthContext = info.context
         return _tokens(await context.tokens_service.login(body.email, body.password, context.client_address))
 
     @strawberry.mutation(description="Exchange a refresh token for a new pair; the old one stops working.")
-    async def refresh_token(self, info: Info, refresh_token: str) -> TokenPair:
+    async def refresh_token(self, info: Info, refresh_token: str) -> TokenPair | None:
         return _tokens(await info.context.tokens_service.refresh(refresh_token))
 
     @strawberry.mutation(description="End the session a refresh token belongs to.")
-    async def logout(self, info: Info, refresh_token: str) -> bool:
+    async def logout(self, info: Info, refresh_token: str) -> bool | None:
         await info.context.tokens_service.logout(refresh_token)
         return True
 
     @strawberry.mutation(description="Change the signed-in user's profile or password.")
-    async def update_profile(self, info: Info, input: ProfileInput) -> UserType:
+    async def update_profile(self, info: Info, input: ProfileInput) -> UserType | None:
         context: AuthContext = info.context
         principal = context.require_principal()
         body = _checked(ProfileUpdate, _given(input))

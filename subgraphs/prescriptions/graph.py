@@ -48,7 +48,7 @@ class Query:
         patient_id: strawberry.ID | None = None,
         limit: int | None = None,
         offset: int | None = None,
-    ) -> list[PrescriptionType]:
+    ) -> list[PrescriptionType] | None:
         context: PrescriptionsContext = info.context
         principal = context.require_principal()
         wanted = checked(
@@ -74,7 +74,7 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Issue a prescription at an arrived or fulfilled appointment (its doctor only).")
-    async def issue_prescription(self, info: Info, input: IssuePrescriptionInput) -> PrescriptionType:
+    async def issue_prescription(self, info: Info, input: IssuePrescriptionInput) -> PrescriptionType | None:
         context: PrescriptionsContext = info.context
         principal = context.require_principal()
         body = checked(PrescriptionCreate, plain(input))
@@ -84,7 +84,7 @@ class Mutation:
     @strawberry.mutation(description="Change status or instructions, naming the version read (issuing doctor only).")
     async def update_prescription(
         self, info: Info, id: strawberry.ID, input: PrescriptionUpdateInput
-    ) -> PrescriptionType:
+    ) -> PrescriptionType | None:
         context: PrescriptionsContext = info.context
         principal = context.require_principal()
         body = checked(PrescriptionUpdate, plain(input))

@@ -21,14 +21,14 @@ async def test_non_admins_get_403_on_every_admin_route_and_field(admin: AdminApi
         response = await admin.client.request(method, path, json=body, headers=headers)
         assert response.status_code == 403, (path, response.text)
         assert response.json()["code"] == "FORBIDDEN"
-    for query, variables in [
-        ("{ analytics { id generatedAt } }", {}),
-        (ADMIN_USERS, {}),
-        (SET_ACTIVE, {"id": user["id"], "active": False}),
-        (CHANGE_ROLE, {"id": user["id"], "role": "ADMIN"}),
+    for field, query, variables in [
+        ("analytics", "{ analytics { id generatedAt } }", {}),
+        ("adminUsers", ADMIN_USERS, {}),
+        ("setUserActive", SET_ACTIVE, {"id": user["id"], "active": False}),
+        ("changeUserRole", CHANGE_ROLE, {"id": user["id"], "role": "ADMIN"}),
     ]:
         result = await admin.gql(query, variables, token=token)
-        assert result["data"] is None, query
+        assert result["data"] == {field: None}, query
         assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     # Nothing changed: the user keeps their role and still signs in.
     assert (await admin.auth.client.get("/users/profile", headers=headers)).json()["role"] == role

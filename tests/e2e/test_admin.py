@@ -86,7 +86,7 @@ def test_analytics_is_one_fetch_per_owner_in_parallel(stack: Stack):
 def test_analytics_is_forbidden_to_everyone_but_admins(stack: Stack, role):
     user = stack.register_and_login(role)
     body = stack.graphql(ANALYTICS, token=user["token"]).json()
-    assert body.get("data") is None
+    assert body["data"] == {"analytics": None}
     assert [error["extensions"]["code"] for error in body["errors"]] == ["FORBIDDEN"]
     users = stack.graphql("{ adminUsers { id email } }", token=user["token"]).json()
     assert users["errors"][0]["extensions"]["code"] == "FORBIDDEN"

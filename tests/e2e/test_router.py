@@ -79,7 +79,7 @@ def test_a_wrong_password_is_refused_through_the_router(stack: Stack):
         {"email": user["email"], "password": "wrong password here"},
     ).json()
 
-    assert body.get("data") is None
+    assert body["data"] == {"login": None}
     assert [error["extensions"]["code"] for error in body["errors"]] == ["INVALID_CREDENTIALS"]
     assert body["errors"][0]["message"] == "Email or password is incorrect."
 

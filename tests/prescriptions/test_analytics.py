@@ -50,5 +50,5 @@ async def test_the_analytics_entity_gets_its_prescription_counts_here(world: Wor
         "byStatus": {"active": 1, "onHold": 1, "completed": 0, "cancelled": 0, "stopped": 0},
     }
     refused = await world.gql(ANALYTICS, representations, user=world.patient())
-    assert refused["data"]["_entities"] == [None]
+    assert refused["data"]["_entities"] == [{"prescriptions": None}]
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"

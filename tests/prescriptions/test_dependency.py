@@ -168,7 +168,7 @@ async def test_the_mutation_is_503_too_and_writes_nothing(make_world):
             },
             user=doctor,
         )
-        assert result["data"] is None
+        assert result["data"] == {"issuePrescription": None}
         assert result["errors"][0]["extensions"]["code"] == "DEPENDENCY_UNAVAILABLE"
         assert await world.count_rows() == 0
 

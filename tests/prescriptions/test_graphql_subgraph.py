@@ -84,7 +84,7 @@ async def test_issue_read_and_update_through_graphql(world: World):
         "instructions": "pause",
     }
     stale = await world.gql(UPDATE, {"id": prescription["id"], "i": {"version": 1, "status": "ACTIVE"}}, user=doctor)
-    assert stale["data"] is None and codes(stale) == ["VERSION_CONFLICT"]
+    assert stale["data"] == {"updatePrescription": None} and codes(stale) == ["VERSION_CONFLICT"]
     assert stale["errors"][0]["extensions"]["currentVersion"] == 2
 
     held = await world.gql(LIST, {"s": "ON_HOLD"}, user=patient)
@@ -107,7 +107,7 @@ async def test_issue_refusals_carry_the_rest_codes(world: World, status, caller,
     callers = {"doctor": doctor, "patient": patient, "anonymous": None}
     user = callers[caller] if caller in callers else await world.doctor()
     result = await world.gql(ISSUE, {"i": issue_input(appointment["id"])}, user=user)
-    assert result["data"] is None and codes(result) == [code]
+    assert result["data"] == {"issuePrescription": None} and codes(result) == [code]
     assert await world.count_rows() == 0
 
 
@@ -145,11 +145,13 @@ async def test_admins_get_forbidden_on_every_path(world: World):
     one = await world.gql(ONE, {"id": issued["id"]}, user=admin)
     assert one["data"]["prescription"] is None and codes(one) == ["FORBIDDEN"]
     listed = await world.gql(LIST, {}, user=admin)
-    assert listed["data"] is None and codes(listed) == ["FORBIDDEN"]
+    assert listed["data"] == {"prescriptions": None} and codes(listed) == ["FORBIDDEN"]
     entities = await world.gql(ENTITIES, reps("Prescription", [issued["id"]]), user=admin)
     assert entities["data"]["_entities"] == [None] and codes(entities) == ["FORBIDDEN"]
     nested = await world.gql(ENTITIES, reps("User", [patient.id]), user=admin)
-    assert nested["data"]["_entities"] == [None] and codes(nested) == ["FORBIDDEN"]
+    # The user stays; only their prescriptions are refused (a nullable list, with the reason).
+    assert nested["data"]["_entities"] == [{"id": str(patient.id), "prescriptions": None}]
+    assert codes(nested) == ["FORBIDDEN"]
     assert issued["medication"] not in str([one, listed, entities, nested])
 
 

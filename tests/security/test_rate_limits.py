@@ -159,9 +159,10 @@ async def test_aliased_registrations_count_one_by_one(make_auth_app):  # noqa: F
             for n in range(4)
         )
         result = await api.gql(f"mutation {{ {aliases} }}", headers={"x-forwarded-for": "198.51.100.9"})
-        # The third alias is over the limit; it ends the operation (register is non-null).
-        assert [e["extensions"]["code"] for e in result["errors"]] == ["TOO_MANY_REQUESTS"]
-        assert result["errors"][0]["path"] == ["r2"]
+        # The third and fourth aliases are over the limit, each refused on its own.
+        assert [e["extensions"]["code"] for e in result["errors"]] == ["TOO_MANY_REQUESTS"] * 2
+        assert [e["path"] for e in result["errors"]] == [["r2"], ["r3"]]
+        assert result["data"]["r2"] is None and result["data"]["r3"] is None
         assert result["errors"][0]["extensions"]["retryAfter"] > 0
         async with app.state.db.session() as session:
             assert await session.scalar(text("SELECT count(*) FROM users")) == 2
@@ -203,8 +204,9 @@ async def test_booking_is_limited_per_patient(database_for, tmp_path):
             for n in range(3)
         )
         result = await api.gql(f"mutation {{ {aliases} }}", caller=other)
-        assert [e["extensions"]["code"] for e in result["errors"]] == ["TOO_MANY_REQUESTS"]
-        assert result["errors"][0]["path"] == ["b1"]
+        assert [e["extensions"]["code"] for e in result["errors"]] == ["TOO_MANY_REQUESTS"] * 2
+        assert [e["path"] for e in result["errors"]] == [["b1"], ["b2"]]
+        assert result["data"]["b0"]["id"] and result["data"]["b1"] is None
         assert await api.count() == 3
 
 

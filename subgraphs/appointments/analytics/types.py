@@ -35,7 +35,7 @@ class AnalyticsAppointments:
         return cls(id=id)
 
     @strawberry.field(description="Appointments by status, and how many are upcoming (admins only).")
-    async def appointments(self, info: Info) -> AppointmentStats:
+    async def appointments(self, info: Info) -> AppointmentStats | None:
         context = info.context
         stats = await context.appointments_service.stats(context.require_principal())
         return AppointmentStats(

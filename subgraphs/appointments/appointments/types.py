@@ -43,7 +43,7 @@ class AppointmentType:
     updated_at: datetime
     # A plain value, not a resolver: a reference needs no work, and a resolver per row costs
     # graphql-core and Strawberry several calls each (docs/performance.md).
-    patient: Annotated[UserType, strawberry.lazy(USER_TYPES)] = strawberry.field(
+    patient: Annotated[UserType, strawberry.lazy(USER_TYPES)] | None = strawberry.field(
         description="The patient (resolved by the auth subgraph)."
     )
     patient_id: strawberry.Private[str]
@@ -73,7 +73,7 @@ class AppointmentType:
         return await info.context.loaders.appointments.load(str(id))
 
     @strawberry.field
-    def doctor(self, info: Info) -> Annotated[DoctorType, strawberry.lazy(DOCTOR_TYPES)]:
+    def doctor(self, info: Info) -> Annotated[DoctorType, strawberry.lazy(DOCTOR_TYPES)] | None:
         # Not `async def`: in a list the doctors are usually preloaded (`with_doctors`), and a
         # plain value costs graphql-core far less than an awaitable per row (docs/performance.md).
         if self.preloaded_doctor is not None:

@@ -67,7 +67,7 @@ class DoctorType:
         return doctor
 
     @strawberry.field(description="The doctor's account (resolved by the auth subgraph).")
-    def user(self) -> Annotated[UserType, strawberry.lazy(USER_TYPES)]:
+    def user(self) -> Annotated[UserType, strawberry.lazy(USER_TYPES)] | None:
         from ..users.types import UserType
 
         return UserType(id=self.id)
@@ -79,7 +79,7 @@ class DoctorType:
         status: Annotated[AppointmentStatusEnum, strawberry.lazy(APPOINTMENT_TYPES)] | None = None,
         limit: int | None = None,
         offset: int | None = None,
-    ) -> list[Annotated[AppointmentType, strawberry.lazy(APPOINTMENT_TYPES)]]:
+    ) -> list[Annotated[AppointmentType, strawberry.lazy(APPOINTMENT_TYPES)]] | None:
         page = PageParams.of(limit, offset)
         key = (str(self.id), status.value if status else None, page.limit, page.offset)
         from ..appointments.types import with_doctors

@@ -36,7 +36,7 @@ class UserType:
         status: Annotated[AppointmentStatusEnum, strawberry.lazy(APPOINTMENT_TYPES)] | None = None,
         limit: int | None = None,
         offset: int | None = None,
-    ) -> list[Annotated[AppointmentType, strawberry.lazy(APPOINTMENT_TYPES)]]:
+    ) -> list[Annotated[AppointmentType, strawberry.lazy(APPOINTMENT_TYPES)]] | None:
         page = PageParams.of(limit, offset)
         key = (str(self.id), status.value if status else None, page.limit, page.offset)
         from ..appointments.types import with_doctors

@@ -28,7 +28,7 @@ class AnalyticsUsers:
     id: strawberry.ID
 
     @strawberry.field(description="Users by role (admins only).")
-    async def users(self, info: Info) -> UserStats:
+    async def users(self, info: Info) -> UserStats | None:
         context = info.context
         counts = await context.user_management.counts_by_role(context.require_principal())
         return UserStats(total=sum(counts.values()), by_role=UsersByRole(**counts))

@@ -35,7 +35,7 @@ class AnalyticsPrescriptions:
         return cls(id=id)
 
     @strawberry.field(description="Prescriptions by status (admins only).")
-    async def prescriptions(self, info: Info) -> PrescriptionStats:
+    async def prescriptions(self, info: Info) -> PrescriptionStats | None:
         context = info.context
         counts = await context.prescriptions_service.counts_by_status(context.require_principal())
         by_status = {status.replace("-", "_"): count for status, count in counts.items()}

@@ -24,14 +24,19 @@ class AppointmentType:
         # Nothing to load or authorize here: `prescriptions` applies the caller's rules itself.
         return cls(id=id)
 
-    @strawberry.field(description="Prescriptions issued at this appointment, as far as the caller may see them.")
+    @strawberry.field(
+        description=(
+            "Prescriptions issued at this appointment, as far as the caller may see them. "
+            "Admins get null with a FORBIDDEN error: they see prescriptions only as aggregates."
+        )
+    )
     async def prescriptions(
         self,
         info: Info,
         status: Annotated[PrescriptionStatusEnum, strawberry.lazy(PRESCRIPTION_TYPES)] | None = None,
         limit: int | None = None,
         offset: int | None = None,
-    ) -> list[Annotated[PrescriptionType, strawberry.lazy(PRESCRIPTION_TYPES)]]:
+    ) -> list[Annotated[PrescriptionType, strawberry.lazy(PRESCRIPTION_TYPES)]] | None:
         page = PageParams.of(limit, offset)
         key = (str(self.id), status.value if status else None, page.limit, page.offset)
         return await info.context.loaders.appointment_prescriptions.load(key)

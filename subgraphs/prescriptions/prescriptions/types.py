@@ -76,19 +76,19 @@ class PrescriptionType:
     # References: the router fetches these entities' fields from the subgraphs
     # that own them, with the caller's token, so their own rules apply there.
     @strawberry.field(description="The appointment it was issued at (resolved by the appointments subgraph).")
-    def appointment(self) -> Annotated[AppointmentType, strawberry.lazy(APPOINTMENT_TYPES)]:
+    def appointment(self) -> Annotated[AppointmentType, strawberry.lazy(APPOINTMENT_TYPES)] | None:
         from ..appointments.types import AppointmentType
 
         return AppointmentType(id=strawberry.ID(self.appointment_id))
 
     @strawberry.field(description="The patient (resolved by the auth subgraph).")
-    def patient(self) -> Annotated[UserType, strawberry.lazy(USER_TYPES)]:
+    def patient(self) -> Annotated[UserType, strawberry.lazy(USER_TYPES)] | None:
         from ..users.types import UserType
 
         return UserType(id=strawberry.ID(self.patient_id))
 
     @strawberry.field(description="The prescribing doctor (resolved by the appointments subgraph).")
-    def doctor(self) -> Annotated[DoctorType, strawberry.lazy(DOCTOR_TYPES)]:
+    def doctor(self) -> Annotated[DoctorType, strawberry.lazy(DOCTOR_TYPES)] | None:
         from ..doctors.types import DoctorType
 
         return DoctorType(id=strawberry.ID(self.doctor_id))

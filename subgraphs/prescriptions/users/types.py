@@ -27,7 +27,8 @@ class UserType:
     @strawberry.field(
         description=(
             "Prescriptions where this user is the patient or the prescribing doctor, as far as the caller "
-            "may see them, newest first. `me { prescriptions(status: ACTIVE) }` is a patient's medication list."
+            "may see them, newest first. `me { prescriptions(status: ACTIVE) }` is a patient's medication list. "
+            "Admins get null with a FORBIDDEN error: they see prescriptions only as aggregates."
         )
     )
     async def prescriptions(
@@ -36,7 +37,7 @@ class UserType:
         status: Annotated[PrescriptionStatusEnum, strawberry.lazy(PRESCRIPTION_TYPES)] | None = None,
         limit: int | None = None,
         offset: int | None = None,
-    ) -> list[Annotated[PrescriptionType, strawberry.lazy(PRESCRIPTION_TYPES)]]:
+    ) -> list[Annotated[PrescriptionType, strawberry.lazy(PRESCRIPTION_TYPES)]] | None:
         page = PageParams.of(limit, offset)
         key = (str(self.id), status.value if status else None, page.limit, page.offset)
         return await info.context.loaders.user_prescriptions.load(key)
