@@ -19,12 +19,18 @@
 //   REQUEST_DEADLINE_MS     whole client request (30000)
 //   ROUTER_MAX_DEPTH, ROUTER_MAX_TOKENS, ROUTER_MAX_ALIASES   document limits checked here before
 //                           any subgraph is asked (15, 5000, 30: the subgraphs' own defaults,
-//                           which still hold alone)
+//                           which still hold alone; depth counted as the subgraphs count it)
+//   MAX_BODY_BYTES          the largest request body, refused with 413 before it is parsed
+//                           (1000000: the subgraphs' own variable and default)
 //   LOG_LEVEL               debug | info | warn | error (info)
 import { defineConfig } from '@graphql-hive/gateway';
 import { unifiedGraphHandler } from '@graphql-hive/router-runtime';
 import { GraphQLError } from 'graphql';
 import { useMaxAliases } from './alias-limit.ts';
+import { useBodyLimit } from './body-limit.ts';
+import { useMaxDepth } from './depth-limit.ts';
+import { useIntrospectionBesideFields } from './introspection-beside-fields.ts';
+import { useNoSuggestions, withoutSuggestion } from './no-suggestions.ts';
 import { useSubgraphReadiness } from './subgraph-readiness.ts';
 
 const env = process.env;
@@ -73,6 +79,10 @@ if (production && routerSecret === DEV_ROUTER_SECRET) {
 const routerSecretHeader = (env.ROUTER_SECRET_HEADER || 'x-router-secret').toLowerCase();
 
 const maxAliases = positive('ROUTER_MAX_ALIASES', 30);
+const maxDepth = positive('ROUTER_MAX_DEPTH', 15);
+// The subgraphs' own name and default (subgraphs/kit/settings.py), so the router never forwards a
+// body a subgraph would refuse.
+const maxBodyBytes = positive('MAX_BODY_BYTES', 1_000_000, ' of bytes');
 
 const subgraphTimeout = milliseconds('SUBGRAPH_TIMEOUT_MS', 10_000);
 const requestDeadline = milliseconds('REQUEST_DEADLINE_MS', 30_000);
@@ -133,11 +143,26 @@ function isOriginalGraphQLError(error: unknown): error is GraphQLError {
 }
 
 /**
+ * graphql-js quotes the whole rejected value of a variable (`got invalid value { email: ..., password:
+ * ... }; reason`): it may be a password, so it is cut, as the subgraphs cut it; the path into the
+ * value and the reason stay.
+ */
+function withoutVariableValue(error: GraphQLError): string {
+  const reason = error.originalError?.message;
+  const variable = /^Variable "\$\w+" got invalid value /.exec(error.message);
+  if (!variable || !reason || !error.message.endsWith(`; ${reason}`)) return error.message;
+  const quoted = error.message.slice(0, error.message.length - reason.length - 2);
+  const at = / at "[^"]*"$/.exec(quoted)?.[0] ?? '';
+  return `${variable[0].replace(/ got invalid value $/, ' got an invalid value')}${at}; ${reason}`;
+}
+
+/**
  * Errors as clients see them. A subgraph's own errors pass (the subgraphs mask their internals
  * and put a `code` in `extensions`), without the HTTP details of the subgraph request (internal
  * URL, body) that the gateway attaches; a subgraph that is down or too slow becomes a short
  * message with its `code` (SUBREQUEST_HTTP_ERROR, GATEWAY_TIMEOUT, as the Apollo Router says)
- * and `serviceName`, so the other fields' data still arrives with status 200; anything else is
+ * and `serviceName`, so the other fields' data still arrives with status 200; a subgraph's 413 is
+ * PAYLOAD_TOO_LARGE; a variable the schema cannot coerce is BAD_USER_INPUT; anything else is
  * "Unexpected error." (logged in full by the gateway).
  */
 function maskError(error: unknown, message: string): Error {
@@ -151,7 +176,23 @@ function maskError(error: unknown, message: string): Error {
   if (code && serviceName && code in SUBGRAPH_FAILURES) {
     return new GraphQLError(SUBGRAPH_FAILURES[code](serviceName), { ...location, extensions: { code, serviceName } });
   }
+  // A subgraph that refuses the request's size answers 413 with a problem document, not GraphQL;
+  // the gateway reports that as an invalid response, with the status in `extensions.response`.
+  const response = extensions.response as { status?: unknown } | undefined;
+  if (serviceName && response?.status === 413) {
+    return new GraphQLError(`The request is too large for the ${serviceName} service.`, {
+      ...location,
+      extensions: { code: 'PAYLOAD_TOO_LARGE', serviceName },
+    });
+  }
   if (graphqlError && isOriginalGraphQLError(graphqlError)) {
+    if (!code && !graphqlError.path && graphqlError.message.startsWith('Variable "$')) {
+      // A variable the schema cannot coerce: the client's mistake, coded as the subgraphs code it.
+      return new GraphQLError(withoutVariableValue(graphqlError), {
+        ...location,
+        extensions: { ...extensions, code: 'BAD_USER_INPUT' },
+      });
+    }
     if (!('request' in extensions) && !('response' in extensions)) return graphqlError;
     const { request: _request, response: _response, ...kept } = extensions;
     return new GraphQLError(graphqlError.message, { ...location, extensions: kept });
@@ -207,14 +248,16 @@ export const gatewayConfig = defineConfig({
   ...(production
     ? {
         disableIntrospection: { disableIf: () => true },
-        blockFieldSuggestions: true,
       }
     : {}),
-  maskedErrors: { maskError },
+  // Production: no suggestion in execution errors either (validation's: no-suggestions.ts).
+  maskedErrors: {
+    maskError: production ? (error, message) => withoutSuggestion(maskError(error, message)) : maskError,
+  },
 
-  // Hostile documents are refused here before any subgraph is asked (aliases: in `plugins`); the
-  // subgraphs check the same limits (and root fields) themselves, so they hold without this router.
-  maxDepth: positive('ROUTER_MAX_DEPTH', 15),
+  // Hostile documents are refused here before any subgraph is asked (depth and aliases: in
+  // `plugins`); the subgraphs check the same limits (and root fields) themselves, so they hold
+  // without this router.
   maxTokens: positive('ROUTER_MAX_TOKENS', 5_000),
 
   healthCheckEndpoint: '/health', // the process is up
@@ -222,7 +265,11 @@ export const gatewayConfig = defineConfig({
   // Hive Gateway's own check (the supergraph alone) moves to `/ready/supergraph`.
   readinessCheckEndpoint: '/ready/supergraph',
   plugins: () => [
+    useBodyLimit(maxBodyBytes),
+    useMaxDepth(maxDepth),
     useMaxAliases(maxAliases),
+    // Production refuses introspection at validation; development answers it beside other fields.
+    ...(production ? [useNoSuggestions()] : [useIntrospectionBesideFields()]),
     useSubgraphReadiness({
       endpoint: '/ready',
       supergraphEndpoint: '/ready/supergraph',

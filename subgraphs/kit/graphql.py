@@ -28,9 +28,11 @@ from .principal import Principal
 
 log = logging.getLogger(__name__)
 
-# graphql-core appends "Did you mean ...?" to validation errors; it tells a
-# stranger which fields exist, so it is cut (Strawberry has no switch for it).
-_SUGGESTION = re.compile(r"\s*Did you mean .*\?$")
+# graphql-core appends "Did you mean ...?" to validation errors (fields, arguments,
+# types, input fields, enum values); it tells a stranger which names exist, so it
+# is cut (Strawberry has no switch for it). It need not end the message ("Did you
+# mean 'email'? Found: ..."); GraphQL names hold no "?", so it ends at the first.
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
 def _format_error(error: GraphQLError) -> GraphQLError:
@@ -41,7 +43,7 @@ def _format_error(error: GraphQLError) -> GraphQLError:
     elif original is None:
         # Parse and validation errors: the client's own query, safe to describe.
         extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
-        message = _SUGGESTION.sub("", error.message)
+        message = _FOUND.sub(".", _SUGGESTION.sub("", error.message))
     elif error.path is None:
         # Raised before any resolver ran (no path): a variable the schema could not
         # coerce. The client's mistake, not a fault, and not to be masked.
@@ -61,14 +63,15 @@ def _format_error(error: GraphQLError) -> GraphQLError:
     )
 
 
-# graphql-core quotes the whole rejected value after "found:", and a scalar's own
-# message quotes the bad value: either may be a password, so neither is echoed.
-_FOUND = re.compile(r",? found: .*$", re.DOTALL)
+# graphql-core quotes the whole rejected value after "found:" (of a variable or of a
+# literal in the document), and a scalar's own message quotes the bad value: either
+# may be a password, so neither is echoed.
+_FOUND = re.compile(r"[,.]? found: .*$", re.DOTALL | re.IGNORECASE)
 
 
 def _input_error_message(error: GraphQLError) -> str:
     if type(error.original_error) is GraphQLError:  # graphql-core's own: unknown or missing fields
-        return _SUGGESTION.sub("", _FOUND.sub(".", error.message))
+        return _FOUND.sub(".", _SUGGESTION.sub("", error.message))
     return error.message.split(": ", 1)[0] + "."  # "Variable '$x' has invalid value at .field."
 
 

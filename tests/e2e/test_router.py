@@ -238,9 +238,10 @@ def test_a_dead_subgraph_fails_its_fields_only(make_stack):
 
 
 def nested_doctor_query(depth: int) -> str:
-    """`{ me { doctorProfile { user { doctorProfile { ... { id } } } } } }`: `depth` levels of fields."""
+    """`{ me { doctorProfile { user { doctorProfile { ... { id } } } } } }`: `depth` fields that select
+    fields (depth as the router and the subgraphs count it: the leaf `id` adds none)."""
     selection = "id"
-    for level in reversed(range(depth - 2)):
+    for level in reversed(range(depth - 1)):
         selection = f"{'doctorProfile' if level % 2 == 0 else 'user'} {{ {selection} }}"
     return f"{{ me {{ {selection} }} }}"
 
