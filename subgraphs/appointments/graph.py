@@ -57,8 +57,10 @@ class Query:
     async def doctor(self, info: Info, id: strawberry.ID) -> DoctorType | None:
         context: AppointmentsContext = info.context
         context.require_principal()
-        doctor = await context.loaders.doctors.load(str(_id_or_404(id, "doctor")))
-        if doctor is None:
+        doctor_id = _id_or_404(id, "doctor")
+        doctor = await context.loaders.doctors.load(str(doctor_id))
+        # Out of the directory once out of service; `Appointment.doctor` still finds the profile.
+        if doctor is None or not await context.doctors_service.in_directory(doctor_id, doctor.created_at):
             raise NotFound("No such doctor.")
         return doctor
 

@@ -19,11 +19,13 @@ from .graph import AuthContext, schema
 from .tokens import endpoints as token_endpoints
 from .tokens.keys import KeyRing
 from .tokens.service import TokenService
+from .tokens.standing import TokenStanding
 from .tokens.throttle import LoginThrottle
 from .users import admin_endpoints
 from .users import endpoints as user_endpoints
 from .users.care import CareRelationships
 from .users.care_http import HttpCareRelationships
+from .users.internal import internal_router
 from .users.loaders import user_loader
 from .users.management import UserManagement
 from .users.passwords import Passwords
@@ -67,14 +69,13 @@ def create_app(settings: AuthSettings | None = None, care: CareRelationships | N
         window_seconds=settings.registration_window_seconds,
     )
     users = UserService(db, passwords, care, audit, registrations=registrations)
+    standing = TokenStanding(db)
     verifier = TokenVerifier(
         StaticKeys(keys.public_keys),
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
-        status=AccountStatus(
-            lambda _token, principal: users.is_active(principal.user_id),
-            recheck_seconds=settings.account_recheck_seconds,
-        ),
+        # The same rule as every other service's, asked of the database instead of validate-token.
+        status=AccountStatus(standing.ask, recheck_seconds=settings.account_recheck_seconds),
     )
     throttle = LoginThrottle(
         counter,
@@ -82,7 +83,7 @@ def create_app(settings: AuthSettings | None = None, care: CareRelationships | N
         per_address=settings.login_max_failures_per_address,
         window_seconds=settings.login_failure_window_seconds,
     )
-    tokens = TokenService(db, users, keys, verifier, throttle, settings)
+    tokens = TokenService(db, users, keys, verifier, throttle, settings, standing)
     user_management = UserManagement(db, audit)
 
     async def context(request: Request) -> AuthContext:
@@ -107,7 +108,13 @@ def create_app(settings: AuthSettings | None = None, care: CareRelationships | N
             db=db,
             verifier=verifier,
             migrations_dir=MIGRATIONS,
-            rest_routers=[user_endpoints.router, token_endpoints.router, admin_endpoints.router, audit_router()],
+            rest_routers=[
+                user_endpoints.router,
+                token_endpoints.router,
+                admin_endpoints.router,
+                internal_router(settings),
+                audit_router(),
+            ],
             graphql_router=subgraph_router(schema, context, settings),
             token_url="/auth/token",
             state={

@@ -16,6 +16,7 @@ import ssl
 import time
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 import httpx
@@ -127,27 +128,50 @@ def _propagated() -> dict[str, str]:
     return headers
 
 
-class AccountStatus:
-    """Whether the account behind a valid token is still active, asked at most once per
-    `recheck_seconds` per token.
+class Standing(StrEnum):
+    """What the auth service says of a validly signed token today."""
 
-    A signature only proves the token was issued; an admin may have deactivated
-    the account since. Each service asks the auth service (or, in auth, its own
-    database) and remembers the answer for a while, so a deactivated user's
-    token stops working at the next check instead of at its expiry. When the
-    answer cannot be had (auth down), the token is accepted on its signature
-    alone: availability first, and a token lives at most 15 minutes anyway.
+    CURRENT = "current"
+    INACTIVE = "inactive"  # the account is deactivated (or gone)
+    ROLE_CHANGED = "role_changed"  # the account's role is no longer the token's `role` claim
+    SESSION_ENDED = "session_ended"  # the token's session (`sid`) was revoked: logout, reuse, password
+
+    @property
+    def refusal(self) -> Unauthenticated:
+        """The 401 for a token of this standing; `reason` tells a client why it must sign in again."""
+        return Unauthenticated(_REFUSALS[self], reason=self.value)
+
+
+_REFUSALS = {
+    Standing.INACTIVE: "This account is not active.",
+    Standing.ROLE_CHANGED: "This token's role is no longer current; sign in again.",
+    Standing.SESSION_ENDED: "This token's session has ended; sign in again.",
+}
+
+
+class AccountStatus:
+    """Whether a valid token still stands, asked at most once per `recheck_seconds` per token.
+
+    A signature only proves the token was issued; since then an admin may have
+    deactivated the account or changed its role, or its session may have ended.
+    Each service asks the auth service (or, in auth, its own database) and
+    remembers the answer for a while, so such a token stops working at the next
+    check instead of at its expiry: `recheck_seconds` (ACCOUNT_RECHECK_SECONDS)
+    bounds the delay. When the answer cannot be had (auth down), the token is
+    accepted on its signature alone: availability first, and a token lives at
+    most 15 minutes anyway.
     """
 
     def __init__(self, ask, *, recheck_seconds: float = 30.0, clock=time.monotonic) -> None:
-        # ask(token, principal) -> True (active), False (refused), None (could not tell)
+        # ask(token, principal) -> a Standing, or None when it could not tell
         self._ask = ask
         self.recheck_seconds = recheck_seconds
-        self._clock = clock
-        self._answers: dict[str, tuple[bool, float]] = {}
+        # Public so that tests move time instead of sleeping.
+        self.clock = clock
+        self._answers: dict[str, tuple[Standing, float]] = {}
 
     async def check(self, token: str, principal: Principal) -> None:
-        now = self._clock()
+        now = self.clock()
         cached = self._answers.get(principal.token_id)
         if cached is None or now - cached[1] >= self.recheck_seconds:
             answer = await self._ask(token, principal)
@@ -156,8 +180,8 @@ class AccountStatus:
             if len(self._answers) > 50_000:
                 self._answers.clear()
             cached = self._answers[principal.token_id] = (answer, now)
-        if not cached[0]:
-            raise Unauthenticated("This account is not active.")
+        if cached[0] is not Standing.CURRENT:
+            raise cached[0].refusal
 
 
 def remote_account_status(
@@ -170,7 +194,7 @@ def remote_account_status(
 ) -> AccountStatus:
     """Asks the auth service's `validate-token` route."""
 
-    async def ask(token: str, _principal: Principal) -> bool | None:
+    async def ask(token: str, principal: Principal) -> Standing | None:
         try:
             async with httpx.AsyncClient(timeout=timeout, transport=transport, verify=_tls()) as client:
                 headers = {"authorization": f"Bearer {token}", **_propagated()}
@@ -178,11 +202,24 @@ def remote_account_status(
         except httpx.HTTPError as exc:
             log.warning("account status unavailable", extra={"error": type(exc).__name__})
             return None
-        if response.status_code == 200:
-            return True
+        if response.status_code not in (200, 401):
+            return None
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        body = body if isinstance(body, dict) else {}
         if response.status_code == 401:
-            return False
-        return None
+            try:
+                refused = Standing(body.get("reason"))
+            except ValueError:  # "Invalid token." and answers without a reason
+                refused = Standing.INACTIVE
+            return Standing.INACTIVE if refused is Standing.CURRENT else refused
+        # validate-token refuses a token whose role changed; compared here too, so that an auth
+        # service of an older release (mid-deploy) cannot let a stale role through.
+        if body.get("role", principal.role.value) != principal.role.value:
+            return Standing.ROLE_CHANGED
+        return Standing.CURRENT
 
     return AccountStatus(ask, recheck_seconds=recheck_seconds, clock=clock)
 
@@ -204,7 +241,15 @@ class TokenVerifier:
         self.status = status
 
     async def verify(self, token: str) -> Principal:
-        """The principal a valid access token names; `Unauthenticated` for anything else."""
+        """The principal a valid access token names; `Unauthenticated` for anything else,
+        a token whose account, role or session no longer stands included (`AccountStatus`)."""
+        principal = await self.principal_of(token)
+        if self.status is not None:
+            await self.status.check(token, principal)
+        return principal
+
+    async def principal_of(self, token: str) -> Principal:
+        """The principal a validly signed access token names, without asking how it stands today."""
         if not token or len(token) > MAX_TOKEN_BYTES:
             raise Unauthenticated("Invalid token.")
         try:
@@ -234,12 +279,19 @@ class TokenVerifier:
                 role=Role(claims["role"]),
                 token_id=str(claims["jti"]),
                 expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+                session_id=_session_id(claims.get("sid")),
             )
         except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
             raise Unauthenticated("Invalid token.") from exc
-        if self.status is not None:
-            await self.status.check(token, principal)
         return principal
+
+
+def _session_id(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= 64:
+        raise ValueError("sid must be a short string")
+    return value
 
 
 def bearer_token(authorization: str | None) -> str | None:

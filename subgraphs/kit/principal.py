@@ -20,6 +20,9 @@ class Principal:
     role: Role
     token_id: str
     expires_at: datetime
+    # The sign-in session (refresh-token family) the token was issued to; None in tokens
+    # issued before access tokens named their session.
+    session_id: str | None = None
 
     @property
     def is_admin(self) -> bool:

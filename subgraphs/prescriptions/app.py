@@ -56,13 +56,14 @@ def create_app(
     *,
     key_source: KeySource | None = None,
     appointments_transport: httpx.AsyncBaseTransport | None = None,
+    auth_transport: httpx.AsyncBaseTransport | None = None,
     breaker_clock: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
     settings = settings or PrescriptionSettings()
     db = Database(settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo)
     # Tokens are verified here against the auth service's published keys, and
     # the account rechecked there (ARCHITECTURE.md: security must not depend on the router).
-    verifier = remote_verifier(settings, key_source)
+    verifier = remote_verifier(settings, key_source, auth_transport)
     client = appointment_client(settings, appointments_transport, breaker_clock)
     idempotency = ReplayableWrites(db, idempotency_keys, ttl=timedelta(hours=settings.idempotency_ttl_hours))
     audit = AuditTrail("prescriptions", db)

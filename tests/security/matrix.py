@@ -84,6 +84,8 @@ auth          | sign-in                       | GET /auth/validate-token        
 auth          | sign-in                       | POST /auth/validate-token                     | 401       | ok       | ok            | ok             | ok                    | ok
 auth          | sign-in                       | POST /auth/logout                             | ok        | ok       | ok            | ok             | ok                    | ok
 auth          | sign-in                       | GET /.well-known/jwks.json                    | ok        | ok       | ok            | ok             | ok                    | ok
+auth          | active doctors (internal)     | GET /internal/active-doctors #no secret       | 401       | 401      | 401           | 401            | 401                   | 401
+auth          | active doctors (internal)     | GET /internal/active-doctors #secret          | ok        | ok       | ok            | ok             | ok                    | ok
 auth          | sign-in                       | mutation register                             | ok        | ok       | ok            | ok             | ok                    | ok
 auth          | sign-in                       | mutation login                                | ok        | ok       | ok            | ok             | ok                    | ok
 auth          | sign-in                       | mutation refreshToken                         | ok        | ok       | ok            | ok             | ok                    | ok
@@ -544,6 +546,9 @@ def _define() -> None:
     rest("auth", "POST /auth/validate-token")
     OPS[("auth", "POST /auth/logout")] = _logout_rest
     rest("auth", "GET /.well-known/jwks.json")
+    rest("auth", "GET /internal/active-doctors #no secret", check=_lists_the_doctor)
+    rest("auth", "GET /internal/active-doctors #secret", check=_lists_the_doctor,
+         headers=lambda _w: {"x-router-secret": DEV_ROUTER_SECRET})  # fmt: skip
     graphql(
         "auth",
         "mutation register",
@@ -708,6 +713,13 @@ def _about_owner(response: httpx.Response, world: World) -> str:
         return rest_outcome(response)
     items = response.json()["items"]
     return "ok" if any(item["patient_id"] == world.id("owner") for item in items) else "absent"
+
+
+def _lists_the_doctor(response: httpx.Response, world: World) -> str:
+    """`GET /internal/active-doctors`: is the doctor among the ids?"""
+    if response.status_code != 200:
+        return rest_outcome(response)
+    return "ok" if world.id("doctor") in response.json()["doctor_ids"] else "absent"
 
 
 async def _logout_rest(world: World, actor: str) -> str:

@@ -40,7 +40,7 @@ IdempotencyKey = Annotated[
             400: UNREADABLE_BODY[400],
             403: "FORBIDDEN: doctors do not book; only admins name the patient",
             404: "DOCTOR_NOT_FOUND",
-            409: "SLOT_TAKEN (with `conflict`: doctor or patient)",
+            409: "SLOT_TAKEN (with `conflict`: doctor or patient), DOCTOR_UNAVAILABLE: the doctor is out of service",
             422: "OUTSIDE_WORKING_HOURS, IN_THE_PAST, INVALID_TIME_RANGE, IDEMPOTENCY_KEY_REUSED, VALIDATION_ERROR",
         },
         429,
@@ -117,7 +117,7 @@ async def read_appointment(
             400: UNREADABLE_BODY[400],
             403: "FORBIDDEN: a field or status the caller's role may not change",
             404: "NOT_FOUND",
-            409: "INVALID_STATUS_TRANSITION, NOT_BOOKED, SLOT_TAKEN",
+            409: "INVALID_STATUS_TRANSITION, NOT_BOOKED, SLOT_TAKEN, DOCTOR_UNAVAILABLE (a new time only)",
             422: "IN_THE_PAST, INVALID_TIME_RANGE, OUTSIDE_WORKING_HOURS, VALIDATION_ERROR",
         }
     ),

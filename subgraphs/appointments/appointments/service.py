@@ -6,6 +6,10 @@ is serialized against every other writer and the check cannot go stale. On
 PostgreSQL two concurrent bookings can both pass the check; the exclusion
 constraints then refuse the second at insert, and it becomes the same 409.
 
+A doctor out of service (deactivated, or no longer a doctor: doctors/roster.py)
+cannot be booked nor have an appointment moved to a new time (409
+DOCTOR_UNAVAILABLE); their appointments stay readable, and can still be cancelled.
+
 Audit (kit/audit.py): every booking and change appends its event in its own
 transaction; every read records one event per appointment it returns, and every
 refusal (not found, forbidden, a rule) records one event with its outcome. The
@@ -34,8 +38,9 @@ from subgraphs.kit.ratelimit import RateLimit
 
 from ..doctors import hours
 from ..doctors import repository as doctors
-from ..doctors.errors import DoctorNotFound
+from ..doctors.errors import DoctorNotFound, DoctorUnavailable
 from ..doctors.models import DoctorProfile
+from ..doctors.roster import DoctorRoster, Listing, admits
 from . import repository, rules
 from .errors import InThePast, InvalidTimeRange, NotBooked, OutsideWorkingHours, SlotTaken
 from .models import Appointment
@@ -59,20 +64,24 @@ class AppointmentService:
         audit_trail: AuditTrail,
         booking_limit: RateLimit | None = None,
         clock: Callable[[], datetime] = utcnow,
+        roster: DoctorRoster | None = None,
     ) -> None:
         self.db = db
         self.idempotency = idempotency
         self.audit = audit_trail
         self.booking_limit = booking_limit
         self.clock = clock
+        # Which doctors take appointments (doctors/roster.py); None: every profile does.
+        self.roster = roster
 
     # -- booking -------------------------------------------------------------
 
     async def book(self, principal: Principal, body: AppointmentCreate) -> Appointment:
         try:
             await self._count_booking(principal, body)
+            listing = await self._listing()
             async with self.db.transaction() as session:
-                return await self._book(session, principal, body)
+                return await self._book(session, principal, body, listing)
         except AppError as exc:
             self.audit.record(self._refused_booking(principal, body, exc))
             raise
@@ -81,11 +90,12 @@ class AppointmentService:
         """`book` under an `Idempotency-Key`: a repeat returns the first response and books nothing."""
 
         async def write(session: AsyncSession) -> StoredResponse:
-            appointment = await self._book(session, principal, body)
+            appointment = await self._book(session, principal, body, listing)
             return StoredResponse(201, AppointmentOut.model_validate(appointment).model_dump(mode="json"))
 
         try:
             await self._count_booking(principal, body)
+            listing = await self._listing()
             return await self.idempotency.run(
                 scope=BOOKING_SCOPE,
                 owner=str(principal.user_id),
@@ -108,7 +118,13 @@ class AppointmentService:
         patient_id = body.patient_id or (principal.user_id if principal.is_patient else None)
         return audited(principal, "create", patient_id=patient_id, outcome=audit.outcome_for(exc))
 
-    async def _book(self, session: AsyncSession, principal: Principal, body: AppointmentCreate) -> Appointment:
+    async def _listing(self) -> Listing | None:
+        """Asked before a write transaction opens: never hold a write lock across a call to auth."""
+        return await self.roster.listing() if self.roster is not None else None
+
+    async def _book(
+        self, session: AsyncSession, principal: Principal, body: AppointmentCreate, listing: Listing | None
+    ) -> Appointment:
         patient_id = rules.patient_for(principal, body)
         if body.ends_at is not None and body.ends_at <= body.starts_at:
             raise InvalidTimeRange("ends_at must be after starts_at.")
@@ -116,6 +132,7 @@ class AppointmentService:
         doctor = await doctors.get(session, body.doctor_id)
         if doctor is None:
             raise DoctorNotFound("No doctor with this id.")
+        _in_service(listing, doctor)
         ends_at = body.ends_at or body.starts_at + timedelta(minutes=doctor.appointment_minutes)
         await self._slot_free(session, doctor, patient_id, body.starts_at, ends_at)
         appointment = repository.add(
@@ -274,10 +291,11 @@ class AppointmentService:
         changes = body.model_dump(exclude_unset=True)
         patient_id = None
         try:
+            listing = await self._listing() if "starts_at" in changes or "ends_at" in changes else None
             async with self.db.transaction() as session:
                 found = await repository.get(session, appointment_id)
                 patient_id = found.patient_id if found is not None else None
-                appointment = await self._change(session, principal, found, changes, action)
+                appointment = await self._change(session, principal, found, changes, action, listing)
         except AppError as exc:
             refused = audited(
                 principal, action, resource_id=appointment_id, patient_id=patient_id, outcome=audit.outcome_for(exc)
@@ -287,13 +305,19 @@ class AppointmentService:
         return appointment
 
     async def _change(
-        self, session: AsyncSession, principal: Principal, found: Appointment | None, changes: dict, action: str
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        found: Appointment | None,
+        changes: dict,
+        action: str,
+        listing: Listing | None,
     ) -> Appointment:
         appointment = rules.visible_or_404(principal, found)
         current = Status(appointment.status)
         rules.check_change(principal, current, changes)
         if "starts_at" in changes or "ends_at" in changes:
-            await self._reschedule(session, appointment, current, changes)
+            await self._reschedule(session, appointment, current, changes, listing)
         if "status" in changes:
             appointment.status = changes["status"].value
         for field in ("reason", "notes"):
@@ -308,7 +332,7 @@ class AppointmentService:
         return await self.update(principal, appointment_id, AppointmentUpdate(status=Status.CANCELLED), action="cancel")
 
     async def _reschedule(
-        self, session: AsyncSession, appointment: Appointment, current: Status, changes: dict
+        self, session: AsyncSession, appointment: Appointment, current: Status, changes: dict, listing: Listing | None
     ) -> None:
         if current is not Status.BOOKED:
             raise NotBooked(f"This appointment is {current}; only a booked one can move.")
@@ -321,8 +345,15 @@ class AppointmentService:
             raise InvalidTimeRange("ends_at must be after starts_at.")
         self._not_past(starts_at)
         doctor = await doctors.get(session, appointment.doctor_id)
+        _in_service(listing, doctor)
         await self._slot_free(session, doctor, appointment.patient_id, starts_at, ends_at, appointment.id)
         appointment.starts_at, appointment.ends_at = starts_at, ends_at
+
+
+def _in_service(listing: Listing | None, doctor: DoctorProfile) -> None:
+    """A deactivated or demoted doctor takes no new time: no booking, no move to another slot."""
+    if not admits(listing, doctor.id, doctor.created_at):
+        raise DoctorUnavailable("This doctor is not taking appointments.")
 
 
 def _distinct(pages: dict[uuid.UUID, list[Appointment]]) -> list[Appointment]:

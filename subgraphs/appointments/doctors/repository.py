@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import DoctorProfile
+from .roster import Listing
 
 
 async def get(session: AsyncSession, doctor_id: uuid.UUID) -> DoctorProfile | None:
@@ -33,9 +34,13 @@ def add(session: AsyncSession, doctor: DoctorProfile) -> DoctorProfile:
 
 
 async def directory(
-    session: AsyncSession, specialty: str | None, limit: int, offset: int
+    session: AsyncSession, specialty: str | None, limit: int, offset: int, listing: Listing | None
 ) -> tuple[list[DoctorProfile], int]:
     conditions = []
+    if listing is not None:  # the profiles in service (roster.py), in the same two statements
+        conditions.append(
+            or_(DoctorProfile.id.in_(sorted(listing.doctor_ids)), DoctorProfile.created_at > listing.asked_at)
+        )
     if specialty:
         conditions.append(func.lower(DoctorProfile.specialty) == specialty.strip().lower())
     total = await session.scalar(select(func.count()).select_from(DoctorProfile).where(*conditions))

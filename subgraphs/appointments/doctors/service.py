@@ -2,6 +2,9 @@
 
 Doctor profiles are the public directory (API.md "Roles"): any signed-in user
 may read any of them; only the doctor who owns one may create or change it.
+The directory (`directory`, `get`) lists the profiles in service (`roster.py`);
+a profile read by id for an appointment (`get_many`) is always found, so that
+past appointments keep saying who the doctor was.
 
 Audit: creating and changing a profile append their event in their own
 transaction, refusals record one; directory reads are not audited (public
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
@@ -25,6 +29,7 @@ from subgraphs.kit.principal import Principal
 from . import repository
 from .errors import ProfileExists
 from .models import DoctorProfile
+from .roster import DoctorRoster, Listing, admits
 from .schemas import DoctorCreate, DoctorUpdate
 
 
@@ -39,9 +44,17 @@ def audited(principal: Principal, action: str, outcome: str = audit.ALLOWED) -> 
 
 
 class DoctorService:
-    def __init__(self, db: Database, audit_trail: AuditTrail) -> None:
+    def __init__(self, db: Database, audit_trail: AuditTrail, roster: DoctorRoster | None = None) -> None:
         self.db = db
         self.audit = audit_trail
+        # None: no auth service to ask (tests with their own keys); every profile is in service.
+        self.roster = roster
+
+    async def listing(self) -> Listing | None:
+        return await self.roster.listing() if self.roster is not None else None
+
+    async def in_directory(self, doctor_id: uuid.UUID, created_at: datetime) -> bool:
+        return admits(await self.listing(), doctor_id, created_at)
 
     async def create(self, principal: Principal, body: DoctorCreate) -> DoctorProfile:
         try:
@@ -93,10 +106,11 @@ class DoctorService:
         return doctor
 
     async def get(self, principal: Principal, doctor_id: uuid.UUID) -> DoctorProfile:
-        doctors = await self.get_many(principal, [doctor_id])
-        if doctor_id not in doctors:
+        """One doctor of the directory: a doctor out of service is not found here."""
+        doctor = (await self.get_many(principal, [doctor_id])).get(doctor_id)
+        if doctor is None or not await self.in_directory(doctor.id, doctor.created_at):
             raise NotFound("No such doctor.")
-        return doctors[doctor_id]
+        return doctor
 
     async def get_many(self, principal: Principal, doctor_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, DoctorProfile]:
         # `principal` is required even though every caller may read the directory:
@@ -109,5 +123,6 @@ class DoctorService:
         self, principal: Principal, specialty: str | None, page: PageParams
     ) -> tuple[list[DoctorProfile], int]:
         del principal
+        listing = await self.listing()
         async with self.db.session() as session:
-            return await repository.directory(session, specialty, page.limit, page.offset)
+            return await repository.directory(session, specialty, page.limit, page.offset, listing)

@@ -123,13 +123,20 @@ async def _validate(request: Request, tokens: Tokens) -> JSONResponse:
             raise Unauthenticated("A bearer token is required.")
         validity = await tokens.validate(token)
     except Unauthenticated as exc:
-        return problem_response(401, exc.code, exc.title, exc.detail, {"WWW-Authenticate": "Bearer"}, valid=False)
+        # `reason` (kit/jwt.py `Standing`) tells the asking service why: inactive, role_changed, session_ended.
+        headers = {"WWW-Authenticate": "Bearer"}
+        return problem_response(401, exc.code, exc.title, exc.detail, headers, **exc.extensions, valid=False)
     return JSONResponse(validity.model_dump(mode="json"))
 
 
 _validate_doc = {
     "response_model": TokenValidity,
-    "responses": problems({401: "Invalid, expired or revoked token: a problem document with `valid: false`"}),
+    "responses": problems(
+        {
+            401: "Invalid, expired or revoked token: a problem document with `valid: false`; for a validly "
+            "signed token that no longer stands, `reason` is `inactive`, `role_changed` or `session_ended`"
+        }
+    ),
     "dependencies": [Depends(oauth2_scheme)],
 }
 router.add_api_route(

@@ -31,6 +31,17 @@ async def mark_used(session: AsyncSession, token_id: uuid.UUID, at: datetime) ->
     return result.rowcount == 1
 
 
+async def session_ended(session: AsyncSession, session_id: str) -> bool:
+    """Whether the family `session_id` names was revoked. Revocation always takes a whole
+    family (logout, reuse, a password or role change), so one revoked token is enough."""
+    try:
+        family_id = uuid.UUID(session_id)
+    except ValueError:  # never issued by this service
+        return True
+    revoked = select(RefreshToken.id).where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_not(None))
+    return await session.scalar(revoked.limit(1)) is not None
+
+
 async def revoke_family(session: AsyncSession, family_id: uuid.UUID) -> None:
     await session.execute(
         update(RefreshToken)

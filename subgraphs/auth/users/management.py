@@ -1,8 +1,10 @@
 """What admins do to users: find them, deactivate or reactivate them, change their role.
 
 The last active admin can be neither demoted nor deactivated, so the system can
-never lock every administrator out. A deactivated user's sessions end at once
-(refresh tokens revoked); their access tokens stop working at the next check.
+never lock every administrator out. A deactivated or re-roled user's sessions end
+at once (refresh tokens revoked); their access tokens stop working at the next
+check of each service (ACCOUNT_RECHECK_SECONDS), which compares the token's role
+with the account's.
 """
 
 from __future__ import annotations
@@ -55,12 +57,14 @@ class UserManagement:
             )
             if user.id in admins and not stays_admin and len(admins) == 1:
                 raise LastAdmin("Make another admin before demoting or deactivating this one.")
+            role_changed = change.role is not None and change.role != user.role
             if change.role is not None:
                 user.role = change.role
             if change.is_active is not None:
                 user.is_active = change.is_active
-            if not user.is_active or change.role is not None:
-                # Sessions carry the old role or a dead account: end them.
+            if not user.is_active or role_changed:
+                # Sessions carry the old role or a dead account: end them. Their access tokens
+                # fail their next check (ACCOUNT_RECHECK_SECONDS) on every service.
                 await tokens_repository.revoke_all_for_user(session, user.id)
             await session.flush()
             await self.audit.append(session, audited(principal, "update", user))

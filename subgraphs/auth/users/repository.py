@@ -58,6 +58,11 @@ async def search(
     return list(rows), total or 0
 
 
+async def active_ids_of_role(session: AsyncSession, role: str) -> list[uuid.UUID]:
+    rows = await session.scalars(select(User.id).where(User.role == role, User.is_active.is_(True)).order_by(User.id))
+    return list(rows)
+
+
 async def count_by_role(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(select(User.role, func.count()).group_by(User.role))
     return {role: count for role, count in rows.all()}

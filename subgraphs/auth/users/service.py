@@ -116,10 +116,9 @@ class UserService:
             raise AccountDisabled("This account is not active.")
         return user
 
-    async def is_active(self, user_id: uuid.UUID) -> bool:
+    async def active_doctor_ids(self) -> list[uuid.UUID]:
         async with self.db.session() as session:
-            user = await repository.get(session, user_id)
-        return user is not None and user.is_active
+            return await repository.active_ids_of_role(session, Role.DOCTOR.value)
 
     async def profile(self, principal: Principal) -> User:
         user = await self.active_user(principal.user_id)
