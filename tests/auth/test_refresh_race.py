@@ -7,6 +7,14 @@ neither the winner's new refresh token nor any access token issued to the sessio
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+
+from subgraphs.auth.tokens import repository
+from subgraphs.auth.tokens.models import RefreshToken
 
 from .conftest import AuthApi
 from .test_refresh_tokens import refresh
@@ -67,3 +75,65 @@ async def test_a_token_without_a_session_claim_is_valid_until_it_expires(auth: A
     assert (await validate(auth, legacy)).status_code == 200
     changed = forge(auth.app.state.keys, claims_for(user["id"], "doctor"))
     assert (await validate(auth, changed)).json()["reason"] == "role_changed"
+
+
+async def test_a_replay_racing_the_holders_refresh_leaves_no_live_token(auth: AuthApi):
+    """The replayed token is an old one of the family, the holder refreshes the newest: whatever
+    the order, the family ends, a token stored by the holder's refresh included."""
+    user = await auth.register()
+    for trial in range(TRIALS):
+        first = await auth.login(user["email"])
+        newest = (await refresh(auth, first["refresh_token"])).json()
+        replay, holder = await asyncio.gather(
+            refresh(auth, first["refresh_token"]), refresh(auth, newest["refresh_token"])
+        )
+        assert replay.status_code == 400, trial
+        issued = [newest] + ([holder.json()] if holder.status_code == 200 else [])
+        for pair in issued:
+            assert (await refresh(auth, pair["refresh_token"])).status_code == 400, trial
+            refused = await validate(auth, pair["access_token"])
+            assert refused.status_code == 401 and refused.json()["reason"] == "session_ended", (trial, refused.text)
+
+
+async def _until_a_lock_is_awaited(db) -> None:
+    """Until some statement waits for a row lock (PostgreSQL's pg_locks): a count, not a delay."""
+    for _ in range(500):
+        async with db.session() as session:
+            if await session.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")):
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError("no statement ever waited for the family's lock")
+
+
+# PostgreSQL only: SQLite serializes write transactions (BEGIN IMMEDIATE), so there a revocation
+# cannot even begin while a rotation is under way.
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_revocation_waits_for_a_rotation_under_way_and_takes_its_token(auth: AuthApi):
+    user = await auth.register()
+    pair = await auth.login(user["email"])
+    db = auth.app.state.db
+    async with db.transaction() as session:
+        family_id = await session.scalar(
+            select(RefreshToken.family_id).where(RefreshToken.user_id == uuid.UUID(user["id"]))
+        )
+        await repository.lock_family(session, family_id)
+        # What a rotation stores while it holds the family: a successor.
+        now = datetime.now(UTC)
+        session.add(
+            RefreshToken(
+                user_id=uuid.UUID(user["id"]),
+                family_id=family_id,
+                token_hash="s" * 64,
+                issued_at=now,
+                expires_at=now + timedelta(days=1),
+            )
+        )
+        await session.flush()
+        logout = asyncio.create_task(auth.client.post("/auth/logout", json={"refresh_token": pair["refresh_token"]}))
+        await _until_a_lock_is_awaited(db)
+    assert (await logout).status_code == 204
+    async with db.session() as session:
+        alive = await session.scalar(
+            select(func.count()).where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        )
+    assert alive == 0

@@ -73,20 +73,24 @@ class TokenService:
             return self._issue(session, user, family_id=uuid.uuid4())
 
     async def refresh(self, refresh_token: str) -> TokenPair:
-        """Rotation: the token is marked used and its successor stored in ONE transaction.
+        """Rotation: the token is marked used and its successor stored in ONE transaction,
+        with the family's rows locked.
 
         So whoever finds the token used also finds its successor, and revoking the family
-        takes it. Of two requests racing with one token, the conditional `mark_used` lets
-        exactly one through; the other is a reuse like any replay, and the family it
-        revokes includes the token just issued to the winner (whose access tokens then
-        fail their next check: they name the family in `sid`).
+        takes it. Of two requests racing with one token, exactly one gets through; the
+        other is a reuse like any replay, and the family it revokes includes the token
+        just issued to the winner (whose access tokens then fail their next check: they
+        name the family in `sid`). A family with a revoked token has ended: none of its
+        tokens is exchanged again.
         """
         now = utcnow()
         async with self.db.transaction() as session:
-            stored = await repository.get_by_hash(session, self._hash(refresh_token))
-            if stored is None:
+            found = await repository.get_by_hash(session, self._hash(refresh_token))
+            if found is None:
                 raise InvalidGrant("The refresh token is not valid.")
-            reused = stored.used_at is not None or stored.revoked_at is not None
+            family = await repository.lock_family(session, found.family_id)
+            stored = next(token for token in family if token.id == found.id)
+            reused = stored.used_at is not None or any(token.revoked_at is not None for token in family)
             if not reused and stored.expires_at <= now:
                 raise InvalidGrant("The refresh token is not valid.")
             if not reused and not await repository.mark_used(session, stored.id, now):
@@ -109,6 +113,7 @@ class TokenService:
         async with self.db.transaction() as session:
             stored = await repository.get_by_hash(session, self._hash(refresh_token))
             if stored is not None:
+                await repository.lock_family(session, stored.family_id)
                 await repository.revoke_family(session, stored.family_id)
 
     async def validate(self, token: str) -> TokenValidity:
