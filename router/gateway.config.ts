@@ -22,6 +22,8 @@
 //                           which still hold alone; depth counted as the subgraphs count it)
 //   MAX_BODY_BYTES          the largest request body, refused with 413 before it is parsed
 //                           (1000000: the subgraphs' own variable and default)
+//   ROUTER_MAX_COST         the most an operation's estimated cost may be (10000: the subgraphs'
+//                           GRAPHQL_MAX_COST default, which still holds alone)
 //   LOG_LEVEL               debug | info | warn | error (info)
 import { defineConfig } from '@graphql-hive/gateway';
 import { unifiedGraphHandler } from '@graphql-hive/router-runtime';
@@ -259,6 +261,11 @@ export const gatewayConfig = defineConfig({
   // `plugins`); the subgraphs check the same limits (and root fields) themselves, so they hold
   // without this router.
   maxTokens: positive('ROUTER_MAX_TOKENS', 5_000),
+  // Demand control (docs/router.md): every subgraph request of the plan is estimated from the
+  // supergraph's @cost/@listSize (objects 1, scalars 0, a list times its `limit` or assumed size)
+  // and refused, before it is sent, once the operation's total passes the maximum. The subgraphs
+  // count the same way (GRAPHQL_MAX_COST). No cost in `extensions` of answers, in any environment.
+  demandControl: { maxCost: positive('ROUTER_MAX_COST', 10_000), includeExtensionMetadata: false },
 
   healthCheckEndpoint: '/health', // the process is up
   // `/ready`: the supergraph is loaded and every subgraph has been ready (subgraph-readiness.ts);

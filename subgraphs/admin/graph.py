@@ -9,7 +9,8 @@ from strawberry.types import Info
 
 from subgraphs.kit.errors import NotFound
 from subgraphs.kit.graphql import GraphContext, SubgraphSchema
-from subgraphs.kit.pagination import PageParams
+from subgraphs.kit.graphql_cost import PAGED_LIST
+from subgraphs.kit.pagination import DEFAULT_LIMIT, PageParams
 from subgraphs.kit.principal import Role, require_admin
 
 from .analytics.types import Analytics
@@ -44,13 +45,13 @@ class Query:
         info.context.admin_call()
         return Analytics.now()
 
-    @strawberry.field(description="Find users by role, name or email (admins only).")
+    @strawberry.field(description="Find users by role, name or email (admins only).", directives=[PAGED_LIST])
     async def admin_users(
         self,
         info: Info,
         role: RoleEnum | None = None,
         q: str | None = None,
-        limit: int | None = None,
+        limit: int | None = DEFAULT_LIMIT,
         offset: int | None = None,
     ) -> list[UserRef] | None:
         context: AdminContext = info.context

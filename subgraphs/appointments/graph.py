@@ -14,8 +14,9 @@ from strawberry.types import Info
 
 from subgraphs.kit.errors import NotFound
 from subgraphs.kit.graphql import SubgraphSchema
+from subgraphs.kit.graphql_cost import PAGED_LIST
 from subgraphs.kit.graphql_inputs import checked, plain
-from subgraphs.kit.pagination import PageParams
+from subgraphs.kit.pagination import DEFAULT_LIMIT, PageParams
 
 from .analytics.types import AnalyticsAppointments
 from .appointments.schemas import AppointmentCreate, AppointmentFilter, AppointmentUpdate
@@ -42,9 +43,11 @@ def _id_or_404(value: strawberry.ID, what: str):
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The doctor directory, optionally one specialty (case-insensitive).")
+    @strawberry.field(
+        description="The doctor directory, optionally one specialty (case-insensitive).", directives=[PAGED_LIST]
+    )
     async def doctors(
-        self, info: Info, specialty: str | None = None, limit: int | None = None, offset: int | None = None
+        self, info: Info, specialty: str | None = None, limit: int | None = DEFAULT_LIMIT, offset: int | None = None
     ) -> list[DoctorType] | None:
         context: AppointmentsContext = info.context
         principal = context.require_principal()
@@ -64,14 +67,14 @@ class Query:
             raise NotFound("No such doctor.")
         return doctor
 
-    @strawberry.field(description="Appointments the caller may see, by start time.")
+    @strawberry.field(description="Appointments the caller may see, by start time.", directives=[PAGED_LIST])
     async def appointments(
         self,
         info: Info,
         status: AppointmentStatusEnum | None = None,
         from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
         to: datetime | None = None,
-        limit: int | None = None,
+        limit: int | None = DEFAULT_LIMIT,
         offset: int | None = None,
     ) -> list[AppointmentType] | None:
         context: AppointmentsContext = info.context

@@ -264,7 +264,7 @@ def client_address(request: Request) -> str | None:
 
 def subgraph_router(schema, context_getter, settings) -> Any:
     """The `/graphql` endpoint of a subgraph: POST only, no IDE, no batching, router secret
-    required, and the document limits of `graphql_limits` enforced."""
+    required, and the document and cost limits of `graphql_limits` enforced."""
     from fastapi import Depends
     from strawberry.fastapi import GraphQLRouter
 
@@ -273,6 +273,7 @@ def subgraph_router(schema, context_getter, settings) -> Any:
         max_aliases=settings.graphql_max_aliases,
         max_tokens=settings.graphql_max_tokens,
         max_root_fields=settings.graphql_max_root_fields,
+        max_cost=settings.graphql_max_cost,
         introspection=settings.graphql_introspection
         if settings.graphql_introspection is not None
         else not settings.is_production,

@@ -1,10 +1,12 @@
 """Limits every subgraph puts on a GraphQL document before running it.
 
 The Apollo Router's own operation limits need a licence, so each subgraph
-holds alone: depth, aliases (fragments included), tokens, root fields, and
-introspection off in production. Batched operations are refused by Strawberry
-unless batching is enabled, which it is not. The defaults admit the standard
-introspection query (depth about 13) and the router's `_entities` fetches.
+holds alone: depth, aliases (fragments included), tokens, root fields, the
+estimated cost (kit/graphql_cost.py), and introspection off in production.
+Batched operations are refused by Strawberry unless batching is enabled, which
+it is not. The defaults admit the router's `_entities` fetches and the README's
+operations; introspection fields (`__schema`, `__type`) are not counted towards
+depth, so tools' introspection queries pass whatever their nesting.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
+from .graphql_cost import DEFAULT_MAX_COST, CostLimit
+
 
 @dataclass(frozen=True)
 class GraphQLLimits:
@@ -34,6 +38,7 @@ class GraphQLLimits:
     max_aliases: int = 30
     max_tokens: int = 5_000
     max_root_fields: int = 20
+    max_cost: int = DEFAULT_MAX_COST
     introspection: bool = True
 
     def extensions(self) -> list:
@@ -49,7 +54,11 @@ class GraphQLLimits:
         if not self.introspection:
             # `_service { sdl }` stays available to the router (it is not introspection).
             rules.append(NoSchemaIntrospectionCustomRule)
-        return [partial(MaxTokensLimiter, self.max_tokens), partial(AddValidationRules, rules)]
+        return [
+            partial(MaxTokensLimiter, self.max_tokens),
+            partial(AddValidationRules, rules),
+            CostLimit.factory(self.max_cost),
+        ]
 
 
 def root_field_limit(limit: int) -> type[ValidationRule]:

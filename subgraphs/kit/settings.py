@@ -53,6 +53,9 @@ class ServiceSettings(BaseSettings):
     graphql_max_aliases: int = service_field(30, "GRAPHQL_MAX_ALIASES")
     graphql_max_tokens: int = service_field(5_000, "GRAPHQL_MAX_TOKENS")
     graphql_max_root_fields: int = service_field(20, "GRAPHQL_MAX_ROOT_FIELDS")
+    # The most an operation may cost (kit/graphql_cost.py: objects, times list sizes); the router's
+    # ROUTER_MAX_COST has the same default.
+    graphql_max_cost: int = service_field(10_000, "GRAPHQL_MAX_COST", ge=1)
     graphql_introspection: bool | None = service_field(None, "GRAPHQL_INTROSPECTION")
     # Rate-limit counters (kit/ratelimit.py): in Redis when set, so replicas share one limit;
     # in process memory otherwise. The prefix keeps deployments sharing a Redis apart.

@@ -12,8 +12,9 @@ from strawberry.types import Info
 
 from subgraphs.kit.errors import NotFound
 from subgraphs.kit.graphql import SubgraphSchema
+from subgraphs.kit.graphql_cost import PAGED_LIST
 from subgraphs.kit.graphql_inputs import checked, plain
-from subgraphs.kit.pagination import PageParams
+from subgraphs.kit.pagination import DEFAULT_LIMIT, PageParams
 
 from .analytics.types import AnalyticsPrescriptions
 from .appointments.types import AppointmentType
@@ -39,14 +40,16 @@ def _id_or_404(value: strawberry.ID):
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Prescriptions the caller may see, newest first (admins: FORBIDDEN).")
+    @strawberry.field(
+        description="Prescriptions the caller may see, newest first (admins: FORBIDDEN).", directives=[PAGED_LIST]
+    )
     async def prescriptions(
         self,
         info: Info,
         status: PrescriptionStatusEnum | None = None,
         appointment_id: strawberry.ID | None = None,
         patient_id: strawberry.ID | None = None,
-        limit: int | None = None,
+        limit: int | None = DEFAULT_LIMIT,
         offset: int | None = None,
     ) -> list[PrescriptionType] | None:
         context: PrescriptionsContext = info.context

@@ -30,7 +30,7 @@ query($reps: [_Any!]!) {
 """
 DOCTOR_ENTITIES = """
 query($reps: [_Any!]!) {
-  _entities(representations: $reps) { ... on Doctor { id specialty appointments { id patient { id } } } }
+  _entities(representations: $reps) { ... on Doctor { id specialty appointments(limit: 10) { id patient { id } } } }
 }
 """
 BOOK = """

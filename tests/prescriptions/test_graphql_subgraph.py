@@ -19,12 +19,13 @@ ONE = (
 LIST = (
     "query($s: PrescriptionStatus, $l: Int, $o: Int) { prescriptions(status: $s, limit: $l, offset: $o) { id status } }"
 )
+# Limits keep 100 representations under the cost limit, which counts every branch for each one.
 ENTITIES = """
 query($r: [_Any!]!) {
   _entities(representations: $r) {
     ... on Prescription { id medication patient { id } }
-    ... on User { id prescriptions(status: ACTIVE) { id medication dosage frequency endsOn refills } }
-    ... on Appointment { id prescriptions { id } }
+    ... on User { id prescriptions(status: ACTIVE, limit: 10) { id medication dosage frequency endsOn refills } }
+    ... on Appointment { id prescriptions(limit: 10) { id } }
   }
 }
 """

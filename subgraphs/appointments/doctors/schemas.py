@@ -41,7 +41,8 @@ class WorkingHours(Strict):
 
 
 # Four windows a day is plenty (split shifts); more is a malformed request.
-HoursList = Annotated[list[WorkingHours], Field(max_length=28)]
+MAX_WORKING_HOURS = 28
+HoursList = Annotated[list[WorkingHours], Field(max_length=MAX_WORKING_HOURS)]
 
 
 def _valid_zone(value: str | None) -> str | None:

@@ -9,9 +9,11 @@ import strawberry
 from strawberry.types import Info
 
 from subgraphs.kit.errors import NotFound
-from subgraphs.kit.pagination import PageParams
+from subgraphs.kit.graphql_cost import PAGED_LIST, fixed_list
+from subgraphs.kit.pagination import DEFAULT_LIMIT, PageParams
 
 from .models import DoctorProfile
+from .schemas import MAX_WORKING_HOURS
 
 if TYPE_CHECKING:
     from ..appointments.types import AppointmentStatusEnum, AppointmentType
@@ -36,7 +38,7 @@ class DoctorType:
     license_number: str
     bio: str | None
     years_experience: int | None
-    working_hours: list[WorkingHoursType]
+    working_hours: list[WorkingHoursType] = strawberry.field(directives=[fixed_list(MAX_WORKING_HOURS)])
     appointment_minutes: int
     timezone: str = strawberry.field(description="IANA name; working hours are local times in it.")
     created_at: datetime
@@ -72,12 +74,14 @@ class DoctorType:
 
         return UserType(id=self.id)
 
-    @strawberry.field(description="This doctor's appointments, as far as the caller may see them.")
+    @strawberry.field(
+        description="This doctor's appointments, as far as the caller may see them.", directives=[PAGED_LIST]
+    )
     async def appointments(
         self,
         info: Info,
         status: Annotated[AppointmentStatusEnum, strawberry.lazy(APPOINTMENT_TYPES)] | None = None,
-        limit: int | None = None,
+        limit: int | None = DEFAULT_LIMIT,
         offset: int | None = None,
     ) -> list[Annotated[AppointmentType, strawberry.lazy(APPOINTMENT_TYPES)]] | None:
         page = PageParams.of(limit, offset)

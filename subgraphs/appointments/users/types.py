@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from subgraphs.kit.pagination import PageParams
+from subgraphs.kit.graphql_cost import PAGED_LIST
+from subgraphs.kit.pagination import DEFAULT_LIMIT, PageParams
 
 if TYPE_CHECKING:
     from ..appointments.types import AppointmentStatusEnum, AppointmentType
@@ -28,13 +29,14 @@ class UserType:
         return cls(id=id)
 
     @strawberry.field(
-        description="Appointments where this user is the patient or the doctor, as far as the caller may see them."
+        description="Appointments where this user is the patient or the doctor, as far as the caller may see them.",
+        directives=[PAGED_LIST],
     )
     async def appointments(
         self,
         info: Info,
         status: Annotated[AppointmentStatusEnum, strawberry.lazy(APPOINTMENT_TYPES)] | None = None,
-        limit: int | None = None,
+        limit: int | None = DEFAULT_LIMIT,
         offset: int | None = None,
     ) -> list[Annotated[AppointmentType, strawberry.lazy(APPOINTMENT_TYPES)]] | None:
         page = PageParams.of(limit, offset)

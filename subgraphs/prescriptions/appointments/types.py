@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from subgraphs.kit.pagination import PageParams
+from subgraphs.kit.graphql_cost import PAGED_LIST
+from subgraphs.kit.pagination import DEFAULT_LIMIT, PageParams
 
 if TYPE_CHECKING:
     from ..prescriptions.types import PrescriptionStatusEnum, PrescriptionType
@@ -28,13 +29,14 @@ class AppointmentType:
         description=(
             "Prescriptions issued at this appointment, as far as the caller may see them. "
             "Admins get null with a FORBIDDEN error: they see prescriptions only as aggregates."
-        )
+        ),
+        directives=[PAGED_LIST],
     )
     async def prescriptions(
         self,
         info: Info,
         status: Annotated[PrescriptionStatusEnum, strawberry.lazy(PRESCRIPTION_TYPES)] | None = None,
-        limit: int | None = None,
+        limit: int | None = DEFAULT_LIMIT,
         offset: int | None = None,
     ) -> list[Annotated[PrescriptionType, strawberry.lazy(PRESCRIPTION_TYPES)]] | None:
         page = PageParams.of(limit, offset)
