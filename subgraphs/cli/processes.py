@@ -31,6 +31,7 @@ NODE_MODULES = ROUTER_DIR / "node_modules"
 # Written after a successful `npm ci`: the hash of what was installed.
 INSTALL_STAMP = NODE_MODULES / ".healthcare-installed"
 HIVE_GATEWAY_BIN = NODE_MODULES / "@graphql-hive" / "gateway" / "dist" / "bin.js"
+APOLLO_GATEWAY_SCRIPT = ROUTER_DIR / "apollo-gateway.mjs"
 NPM_CI_TIMEOUT_SECONDS = 900.0
 
 MAX_LINES = 2000
@@ -283,6 +284,16 @@ def hive_gateway_command() -> list[str]:
         raise RuntimeError("the router needs Node.js 20+ on PATH")
     # Run from router/ (cwd), where Hive Gateway finds gateway.config.ts by itself.
     return [node, str(HIVE_GATEWAY_BIN), "supergraph"]
+
+
+def apollo_gateway_command() -> list[str]:
+    """Apollo Gateway (router/apollo-gateway.mjs): Apollo's own planner, the second router of the
+    e2e tests, configured by the same variables as Hive Gateway (docs/router.md)."""
+    node = node_executable()
+    if node is None:
+        raise RuntimeError("the router needs Node.js 20+ on PATH")
+    # Run from router/ (cwd), where its default SUPERGRAPH_PATH and node_modules are.
+    return [node, str(APOLLO_GATEWAY_SCRIPT)]
 
 
 def apollo_router_binary() -> str | None:

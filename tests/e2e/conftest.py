@@ -1,20 +1,21 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import pytest
 
-from .stack import Stack, new_stack, require_router_packages
+from .stack import HIVE, ROUTERS, Stack, new_stack, require_router_packages
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory) -> Iterator[Stack]:
-    """Every subgraph of the registry, the echo subgraph and the router, shared by the session's
-    tests that leave it as they found it."""
+    """Every subgraph of the registry, the echo subgraph and both routers (Hive Gateway at
+    `router_url`, Apollo Gateway at `apollo_url`), shared by the session's tests that leave it as
+    they found it."""
     require_router_packages()
     running = new_stack(tmp_path_factory.mktemp("stack"))
     try:
-        running.start()
+        running.start(routers=ROUTERS)
         yield running
     finally:
         running.stop()
@@ -26,14 +27,21 @@ def make_stack(tmp_path) -> Iterator[Callable[..., Stack]]:
     require_router_packages()
     started: list[Stack] = []
 
-    def make(names: list[str] | None = None) -> Stack:
+    def make(names: list[str] | None = None, routers: Iterable[str] = (HIVE,)) -> Stack:
         stack = new_stack(tmp_path / f"stack{len(started)}")
         stack.directory.mkdir()
         started.append(stack)
-        return stack.start(names)
+        return stack.start(names, routers)
 
     try:
         yield make
     finally:
         for stack in started:
             stack.stop()
+
+
+@pytest.fixture(params=ROUTERS)
+def router(request) -> str:
+    """Each router in turn (HIVE, APOLLO): a test that takes it runs through both, and compares
+    nothing between them (test_router_equality.py does). `HIVE_ONLY` narrows it to Hive Gateway."""
+    return request.param

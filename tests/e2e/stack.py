@@ -1,6 +1,6 @@
 """A real stack for end-to-end tests: every subgraph of the registry (uvicorn, `healthcare serve`),
-the echo subgraph of these tests, and Hive Gateway in front, on free loopback ports, SQLite files
-in a temporary folder."""
+the echo subgraph of these tests, and Hive Gateway in front (Apollo Gateway beside it on request),
+on free loopback ports, SQLite files in a temporary folder."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import secrets
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,7 @@ from subgraphs.cli import schema as schema_tools
 from subgraphs.cli.processes import (
     ROUTER_DIR,
     ManagedProcess,
+    apollo_gateway_command,
     ensure_router_packages,
     free_port,
     healthcare_command,
@@ -35,6 +37,13 @@ from .echo_subgraph import schema as echo_schema
 READY_TIMEOUT = 90.0
 HTTP_TIMEOUT = 30.0
 ECHO = "echo"
+# The routers a stack can put in front: Hive Gateway (what `healthcare dev` runs) and Apollo Gateway
+# (Apollo's own planner, router/apollo-gateway.mjs), whose answers the tests compare.
+HIVE = "hive"
+APOLLO = "apollo"
+ROUTERS = (HIVE, APOLLO)
+# A test that is about Hive Gateway's own plugins or settings runs through it alone.
+HIVE_ONLY = pytest.mark.parametrize("router", [HIVE])
 # Only what a process needs from the outside; nothing else leaks in (a developer's DATABASE_URL, ...).
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
 
@@ -74,7 +83,10 @@ class Stack:
     processes: dict[str, ManagedProcess] = field(default_factory=dict)
     routers: list[ManagedProcess] = field(default_factory=list)
     supergraph: Path | None = None
+    # Where `graphql()` sends by default: Hive Gateway's URL, or Apollo's in a view from `via()`.
     router_url: str = ""
+    router_kind: str = HIVE
+    urls: dict[str, str] = field(default_factory=dict)  # each started router kind's first URL
 
     # --- starting and stopping ---
 
@@ -89,6 +101,8 @@ class Stack:
             ROUTER_SECRET=self.secret,
             PASSWORD_TIME_COST="1",
             PASSWORD_MEMORY_KIB="1024",
+            # Every test registers its own users, through both routers, all from 127.0.0.1.
+            REGISTRATION_MAX_PER_ADDRESS="100000",
             LOG_LEVEL="INFO",
             PYTHONUNBUFFERED="1",
         )
@@ -162,11 +176,13 @@ class Stack:
         env.update(overrides)
         return {name: value for name, value in env.items() if value is not None}
 
-    def start_router(self, *, wait: bool = True, **env_overrides: str) -> tuple[ManagedProcess, str]:
+    def start_router(self, *, kind: str = HIVE, wait: bool = True, **env_overrides: str) -> tuple[ManagedProcess, str]:
+        """A router of `kind` (HIVE or APOLLO) in front of this stack's subgraphs; both read the
+        same variables (router_env)."""
         port = free_port()
         process = ManagedProcess(
-            name=f"router-{len(self.routers)}",
-            command=hive_gateway_command(),
+            name=f"router-{len(self.routers)}-{kind}",
+            command={HIVE: hive_gateway_command, APOLLO: apollo_gateway_command}[kind](),
             env=self.router_env(port, **env_overrides),
             cwd=ROUTER_DIR,
             # The supergraph is loaded: tests start partial stacks on purpose, so not `/ready`,
@@ -177,13 +193,26 @@ class Stack:
         process.start()
         if wait:
             process.wait_ready(READY_TIMEOUT)
-        return process, f"http://127.0.0.1:{port}"
+        url = f"http://127.0.0.1:{port}"
+        self.urls.setdefault(kind, url)
+        return process, url
 
-    def start(self, names: list[str] | None = None) -> Stack:
+    def start(self, names: list[str] | None = None, routers: Iterable[str] = (HIVE,)) -> Stack:
         self.start_subgraphs(names if names is not None else list(registry.SUBGRAPHS))
         self.compose()
-        _router, self.router_url = self.start_router()
+        for kind in routers:
+            self.start_router(kind=kind)
+        self.router_url = self.urls.get(HIVE, "")
         return self
+
+    @property
+    def apollo_url(self) -> str:
+        return self.urls[APOLLO]
+
+    def via(self, kind: str) -> Stack:
+        """This stack with `graphql()`/`data()` sent through the router `kind` by default (its
+        processes and routers shared, not copied)."""
+        return replace(self, router_url=self.urls[kind], router_kind=kind)
 
     def stop(self) -> None:
         stop_all(self.routers)
@@ -200,6 +229,7 @@ class Stack:
 
     @property
     def router(self) -> ManagedProcess:
+        """The first router started: the stack's Hive Gateway."""
         return self.routers[0]
 
     def graphql(
@@ -210,13 +240,17 @@ class Stack:
         token: str | None = None,
         headers: dict[str, str] | None = None,
         url: str | None = None,
+        router: str | None = None,
     ) -> httpx.Response:
+        """One GraphQL request to `url`, else to the router `router` (HIVE, APOLLO), else to
+        this stack's `router_url`."""
+        url = url or (self.urls[router] if router else self.router_url)
         sent = {"content-type": "application/json"}
         if token:
             sent["authorization"] = f"Bearer {token}"
         sent.update(headers or {})
         return httpx.post(
-            f"{url or self.router_url}/graphql",
+            f"{url}/graphql",
             json={"query": query, "variables": variables or {}},
             headers=sent,
             timeout=HTTP_TIMEOUT,
