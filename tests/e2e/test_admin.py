@@ -1,5 +1,6 @@
 """Analytics through the router: the admin subgraph answers the entry point, and each owner
-counts its own numbers in one fetch, the three fetches planned in parallel."""
+counts its own numbers in one fetch, the three fetches planned in parallel. Every test runs through
+Hive Gateway and through Apollo Gateway (conftest `router`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,12 @@ ANALYTICS = """{ analytics { generatedAt
   users { total byRole { patient doctor admin } }
   appointments { total upcoming }
   prescriptions { total } } }"""
+
+
+@pytest.fixture
+def stack(stack: Stack, router: str) -> Stack:
+    """The session's stack, sent through each router in turn."""
+    return stack.via(router)
 
 
 def admin_token(stack: Stack) -> str:

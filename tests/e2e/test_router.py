@@ -1,4 +1,7 @@
-"""The router in front of the real subgraphs: what a client sees, and what reaches a subgraph."""
+"""The router in front of the real subgraphs: what a client sees, and what reaches a subgraph.
+
+Every test runs through Hive Gateway and through Apollo Gateway (conftest `router`), except where
+`HIVE_ONLY` says why not."""
 
 from __future__ import annotations
 
@@ -11,9 +14,16 @@ import pytest
 from subgraphs.cli import registry
 from subgraphs.kit.settings import DEV_ROUTER_SECRET
 
-from .stack import ECHO, HTTP_TIMEOUT, Stack
+from .stack import ECHO, HIVE, HIVE_ONLY, HTTP_TIMEOUT, Stack
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def stack(stack: Stack, router: str) -> Stack:
+    """The session's stack, sent through each router in turn."""
+    return stack.via(router)
+
 
 ME = "query Me { me { id fullName } }"
 
@@ -122,6 +132,7 @@ def test_a_federated_query_resolves_entities_across_subgraphs(stack: Stack):
 # --- what reaches the subgraphs -------------------------------------------------------------
 
 
+@HIVE_ONLY  # asks the subgraph directly, no router in between: one run says it all
 def test_subgraphs_refuse_requests_without_the_router_secret(stack: Stack):
     auth = f"http://127.0.0.1:{stack.subgraph_ports['auth']}/graphql"
     query = {"query": "{ __typename }"}
@@ -212,8 +223,8 @@ def test_a_slow_subgraph_times_out_and_the_other_fields_still_answer(stack: Stac
 # --- a subgraph going away ------------------------------------------------------------------
 
 
-def test_a_dead_subgraph_fails_its_fields_only(make_stack):
-    stack = make_stack()
+def test_a_dead_subgraph_fails_its_fields_only(make_stack, router: str):
+    stack = make_stack(routers=[router]).via(router)
     user = stack.register_and_login()
     assert stack.data("{ me { id } echoHeaders { name } }", token=user["token"])["me"]["id"] == user["id"]
 
@@ -222,14 +233,18 @@ def test_a_dead_subgraph_fails_its_fields_only(make_stack):
 
     assert body["data"]["me"] == {"id": user["id"], "fullName": "E2E Patient"}
     assert body["data"]["echoHeaders"] is None
-    assert [error["path"] for error in body["errors"]] == [["echoHeaders"]]
+    assert len(body["errors"]) == 1, body
+    if router == HIVE:
+        # Apollo Gateway gives a failed fetch's error no path (docs/router.md, known differences).
+        assert [error["path"] for error in body["errors"]] == [["echoHeaders"]]
     assert body["errors"][0]["extensions"] == {"code": "SUBREQUEST_HTTP_ERROR", "serviceName": ECHO}
     assert body["errors"][0]["message"] == "The echo service is unavailable."
     assert "127.0.0.1" not in response_text(body)
 
     stack.processes["auth"].kill()
     body = stack.graphql("{ me { id } echoHeaders { name } }", token=user["token"]).json()
-    # Nothing answered: Hive Gateway then leaves `data` out rather than send all nulls.
+    # Nothing answered: Hive Gateway then leaves `data` out rather than send all nulls (Apollo
+    # Gateway sends the nulls).
     assert body.get("data") in (None, {"me": None, "echoHeaders": None})
     assert {error["extensions"]["serviceName"] for error in body["errors"]} == {"auth", ECHO}
 
@@ -246,6 +261,7 @@ def nested_doctor_query(depth: int) -> str:
     return f"{{ me {{ {selection} }} }}"
 
 
+@HIVE_ONLY  # Hive Gateway's limit plugins (depth-limit.ts, alias-limit.ts, maxTokens)
 @pytest.mark.parametrize(
     ("query", "limit"),
     [
@@ -275,6 +291,7 @@ def test_the_router_refuses_hostile_documents_before_asking_a_subgraph(stack: St
     }
 
 
+@HIVE_ONLY  # Hive Gateway's limit plugins, as above
 def test_the_router_admits_a_document_at_its_depth_and_alias_limits(stack: Stack):
     user = stack.register_and_login()
     body = stack.graphql(nested_doctor_query(15), token=user["token"]).json()

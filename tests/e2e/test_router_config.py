@@ -1,5 +1,7 @@
 """The router's own settings (router/gateway.config.ts): CORS, CSRF, health, metrics, and what
-changes in production."""
+changes in production.
+
+Hive Gateway only (the session stack's `router_url`): what is tested is gateway.config.ts itself."""
 
 from __future__ import annotations
 

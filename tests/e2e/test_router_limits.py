@@ -1,6 +1,10 @@
 """What Hive Gateway (router/gateway.config.ts) refuses before any subgraph is asked, and how a
 refusal reads: depth counted as the subgraphs count it, the request-body limit, a subgraph's own
-413, no suggestions in production, and introspection beside other root fields in development."""
+413, no suggestions in production, and introspection beside other root fields in development.
+
+Hive Gateway only (the session stack's `router_url`): these are its own plugins (depth-limit.ts,
+body-limit.ts, no-suggestions.ts, introspection-beside-fields.ts), which Apollo Gateway, a test
+router, does not reproduce; the subgraphs enforce the same limits behind either."""
 
 from __future__ import annotations
 

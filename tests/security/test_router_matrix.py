@@ -1,7 +1,7 @@
 """Nested fields through the router: each subgraph applies its own rules to the fields it resolves.
 
-A real stack (every subgraph under `healthcare serve`, Hive Gateway in front; tests/e2e/stack.py)
-and queries that cross subgraphs: an appointment with its patient's phone and its prescriptions,
+A real stack (every subgraph under `healthcare serve`, Hive Gateway and Apollo Gateway in front;
+tests/e2e/stack.py) and queries that cross subgraphs, each sent through both routers: an appointment with its patient's phone and its prescriptions,
 a user with their appointments and prescriptions, and so on. One table gives each actor's
 outcome per query; on top, no answer may contain a secret its actor may not see (the patient's
 phone, the doctor's phone, the medication, the visit notes), whatever else the answer holds.
@@ -17,7 +17,7 @@ import pytest
 
 from subgraphs.cli.processes import healthcare_command
 
-from ..e2e.stack import Stack, new_stack, require_router_packages
+from ..e2e.stack import ROUTERS, Stack, new_stack, require_router_packages
 from .matrix import ACTORS
 
 pytestmark = pytest.mark.e2e
@@ -82,7 +82,7 @@ def stack(tmp_path_factory):
     require_router_packages()
     running = new_stack(tmp_path_factory.mktemp("security-stack"))
     try:
-        running.start()
+        running.start(routers=ROUTERS)
         yield running
     finally:
         running.stop()
@@ -157,10 +157,10 @@ def world(stack: Stack) -> dict:
     return {"people": people, "secrets": secrets, "variables": variables}
 
 
-def run(stack: Stack, world: dict, name: str, actor: str) -> tuple[str, str]:
+def run(stack: Stack, world: dict, name: str, actor: str, router: str) -> tuple[str, str]:
     query = QUERIES[name]
     used = {key: value for key, value in world["variables"].items() if f"${key}" in query}
-    response = stack.graphql(query, used, token=world["people"][actor]["token"])
+    response = stack.graphql(query, used, token=world["people"][actor]["token"], router=router)
     assert response.status_code == 200, response.text
     body = response.json()
     codes = [error.get("extensions", {}).get("code") for error in body.get("errors", [])]
@@ -172,21 +172,23 @@ def run(stack: Stack, world: dict, name: str, actor: str) -> tuple[str, str]:
     return outcome, response.text
 
 
+@pytest.mark.parametrize("router", ROUTERS)
 @pytest.mark.parametrize("actor", ACTORS)
 @pytest.mark.parametrize("name", list(QUERIES))
-def test_nested_fields_through_the_router(stack: Stack, world: dict, name: str, actor: str):
-    outcome, text = run(stack, world, name, actor)
+def test_nested_fields_through_the_router(stack: Stack, world: dict, name: str, actor: str, router: str):
+    outcome, text = run(stack, world, name, actor, router)
     leaked = [secret for secret, value in world["secrets"].items() if value in text and secret not in MAY_SEE[actor]]
     assert not leaked, f"{name} as {actor} shows {leaked}: {text}"
     assert outcome == EXPECTED[(name, actor)], text
 
 
-def test_the_owner_and_their_doctor_see_what_the_rules_give_them(stack: Stack, world: dict):
+@pytest.mark.parametrize("router", ROUTERS)
+def test_the_owner_and_their_doctor_see_what_the_rules_give_them(stack: Stack, world: dict, router: str):
     """The positive side: where the table says ok, the secrets an actor may see are really there."""
     secrets = world["secrets"]
-    _, text = run(stack, world, "an appointment with its people and prescriptions", "owner")
+    _, text = run(stack, world, "an appointment with its people and prescriptions", "owner", router)
     assert secrets["owner phone"] in text and secrets["medication"] in text and secrets["notes"] in text
-    _, text = run(stack, world, "a prescription with its patient, appointment and doctor", "doctor")
+    _, text = run(stack, world, "a prescription with its patient, appointment and doctor", "doctor", router)
     assert secrets["owner phone"] in text and secrets["doctor phone"] in text and secrets["medication"] in text
-    _, text = run(stack, world, "a user with their appointments and prescriptions", "doctor")
+    _, text = run(stack, world, "a user with their appointments and prescriptions", "doctor", router)
     assert secrets["owner phone"] in text and secrets["notes"] in text
