@@ -2,7 +2,7 @@
 // the tests and of `healthcare dev` experiments, never a deploy target (that is the Apollo Router,
 // router.yaml). It exists because Apollo's query planner and executor null a failed non-null
 // field's nearest nullable parent, as the GraphQL spec says, where Hive Gateway stops one level
-// early (PITFALLS 13): the e2e tests run the same operations through both and compare `data`.
+// early (docs/pitfalls.md #16): the e2e tests run the same operations through both and compare `data`.
 //
 // It mirrors what clients and subgraphs see of gateway.config.ts, nothing more (docs/router.md):
 //
@@ -128,7 +128,7 @@ const server = new ApolloServer({
   persistedQueries: false,
   // Apollo's CSRF rule with Hive Gateway's header list (gateway.config.ts csrfPrevention).
   csrfPrevention: { requestHeaders: ['x-apollo-operation-name', 'apollo-require-preflight', 'x-graphql-csrf'] },
-  // Apollo's landing page loads Sandbox from a CDN and does not render offline (PITFALLS 13).
+  // Apollo's landing page loads Sandbox from a CDN and does not render offline (docs/pitfalls.md #13).
   plugins: [ApolloServerPluginLandingPageDisabled()],
 });
 

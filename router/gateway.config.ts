@@ -1,7 +1,7 @@
 // Hive Gateway configuration of the healthcare supergraph (see docs/router.md).
 //
 // Hive Gateway loads `gateway.config.ts` from its working directory by itself, even without
-// `-c` (PITFALLS #8): run it from router/ only, and keep no other gateway.config.* here.
+// `-c` (docs/pitfalls.md #8): run it from router/ only, and keep no other gateway.config.* here.
 // Every setting comes from the environment, so the same file serves `healthcare dev`, the
 // end-to-end tests and a container:
 //
@@ -203,7 +203,7 @@ function maskError(error: unknown, message: string): Error {
 }
 
 // Client headers the subgraphs need: the end user's token (every subgraph verifies it itself,
-// the router does not: ARCHITECTURE.md), W3C trace context and the request id for the logs.
+// the router does not: docs/architecture.md #6), W3C trace context and the request id for the logs.
 const PROPAGATED = ['authorization', 'traceparent', 'tracestate', 'x-request-id'];
 
 export const gatewayConfig = defineConfig({
@@ -237,7 +237,7 @@ export const gatewayConfig = defineConfig({
   // `deduplicateInflightRequests` (identical in-flight subgraph queries share one fetch) stays
   // on, its default. It is safe here: the propagated headers above (the user's Authorization,
   // the request id) are part of the deduplication key, so two users' requests never share a
-  // response. Benchmarks must vary their variables instead (PITFALLS #7).
+  // response. Benchmarks must vary their variables instead (docs/pitfalls.md #7).
 
   cors,
   // Apollo's CSRF rule: a request must be preflighted (non-simple content type) or carry one of

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Creates one role and one database per service, owned by that role; run by the postgres image
 # on the first start of an empty data volume (/docker-entrypoint-initdb.d/). A service's role can
-# connect to its own database only: no service reads another's tables (ARCHITECTURE.md).
+# connect to its own database only: no service reads another's tables (docs/architecture.md #2).
 #
 # Needs <NAME>_DB_PASSWORD in the environment of the postgres container for each name of
 # HEALTHCARE_DATABASES, which defaults to the three services that own tables (admin owns none):

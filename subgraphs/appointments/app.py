@@ -51,7 +51,7 @@ def create_app(
     settings = settings or AppointmentSettings()
     db = Database(settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo)
     # Tokens are verified here against the auth service's published keys, and the account
-    # rechecked there (ARCHITECTURE.md: security must not depend on the router).
+    # rechecked there (docs/architecture.md #6: security must not depend on the router).
     verifier = remote_verifier(settings, key_source, auth_transport)
     # Tests that hand in their own keys and no way to auth have no auth service to ask:
     # then every doctor profile is in service.

@@ -38,7 +38,7 @@ SUPERGRAPH_FILE = "supergraph.graphql"
 ROVER_CONFIG = ROUTER_DIR / "supergraph.yaml"
 COMPOSE_SCRIPT = ROUTER_DIR / "compose.mjs"
 COMPOSE_TIMEOUT_SECONDS = 120
-# The federation version the subgraphs declare (ARCHITECTURE.md), for rover's config.
+# The federation version the subgraphs declare (docs/architecture.md #8), for rover's config.
 FEDERATION_VERSION = "=2.14.4"
 
 

@@ -28,7 +28,7 @@ def contains_nul(value: Any) -> bool:
 
 
 class StrictInput(BaseModel):
-    # Unknown fields are refused (API.md), so `{"role": "admin"}` can never slip into an update.
+    # Unknown fields are refused (docs/api-contract.md), so `{"role": "admin"}` can never slip into an update.
     model_config = ConfigDict(extra="forbid")
 
     @model_validator(mode="before")

@@ -62,7 +62,7 @@ def create_app(
     settings = settings or PrescriptionSettings()
     db = Database(settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo)
     # Tokens are verified here against the auth service's published keys, and
-    # the account rechecked there (ARCHITECTURE.md: security must not depend on the router).
+    # the account rechecked there (docs/architecture.md #6: security must not depend on the router).
     verifier = remote_verifier(settings, key_source, auth_transport)
     client = appointment_client(settings, appointments_transport, breaker_clock)
     idempotency = ReplayableWrites(db, idempotency_keys, ttl=timedelta(hours=settings.idempotency_ttl_hours))

@@ -2,7 +2,7 @@
 
 Resolvers are thin: input goes through the REST pydantic models (`checked`),
 rules and transactions live in the service (a failed mutation rolls back its
-own transaction, PITFALLS.md #1), reads go through the per-request loaders.
+own transaction, docs/pitfalls.md #1), reads go through the per-request loaders.
 """
 
 from __future__ import annotations

@@ -208,7 +208,7 @@ async def test_rest_and_graphql_return_the_same_data(api: AppointmentsApi):
 
 @pytest.mark.parametrize("path", ["graphql", "rest"])
 async def test_a_booking_failing_after_its_insert_leaves_no_rows(api: AppointmentsApi, monkeypatch, path):
-    """PITFALLS #1: the INSERT is flushed, then the unit of work fails; nothing may remain."""
+    """docs/pitfalls.md #1: the INSERT is flushed, then the unit of work fails; nothing may remain."""
 
     _doctor, profile = await api.doctor()
 

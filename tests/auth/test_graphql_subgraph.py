@@ -132,7 +132,7 @@ async def test_suggestions_do_not_leak_field_names(auth: AuthApi):
 
 @pytest.mark.parametrize("path", ["graphql", "rest"])
 async def test_a_failure_after_a_flush_leaves_nothing_written(auth: AuthApi, monkeypatch, path):
-    """PITFALLS #1: GraphQL errors never reach a dependency's except branch; services own their transactions."""
+    """docs/pitfalls.md #1: GraphQL errors never reach a dependency's except branch; services own their transactions."""
     from subgraphs.auth.users import service
 
     user, token = await auth.user_with_token()

@@ -3,7 +3,7 @@
 A real headless Chromium (Debian's `chromium`) loads http://ROUTER/graphql while every request
 to anything but the router is refused, then runs a query through the explorer's own UI.
 Driven by tests/e2e/explorer.mjs with playwright-core (no browser download: Debian's is used).
-Hive Gateway only: the explorer is its page; Apollo Gateway serves none (PITFALLS 13).
+Hive Gateway only: the explorer is its page; Apollo Gateway serves none (docs/pitfalls.md #13).
 """
 
 from __future__ import annotations

@@ -245,7 +245,7 @@ async def test_user_prescriptions_are_paged_per_user(world: World):
 
 @pytest.mark.parametrize("path", ["graphql", "rest"])
 async def test_an_issue_failing_after_its_insert_leaves_no_rows(world: World, monkeypatch, path):
-    """PITFALLS.md #1: the INSERT is flushed, then the unit of work fails; nothing may remain."""
+    """docs/pitfalls.md #1: the INSERT is flushed, then the unit of work fails; nothing may remain."""
     doctor, patient = await world.doctor(), world.patient()
     appointment = await world.appointment(doctor, patient, "arrived")
     real_record = world.app.state.audit.append

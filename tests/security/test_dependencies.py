@@ -1,4 +1,4 @@
-"""Dependency floors (PITFALLS.md #11): versions with known authorization bypasses never come back.
+"""Dependency floors (docs/pitfalls.md #11): versions with known authorization bypasses never come back.
 
 strawberry-graphql < 0.326.1: an awaitable permission class could be bypassed, and
 MaxAliasesLimiter did not count aliases inside fragments. PyJWT < 2.13.0: PyJWK's algorithm

@@ -49,7 +49,7 @@ my appointments and prescriptions                         | 401       | ok    | 
 """
 # fmt: on
 
-# Which of the owner's secrets each actor may see (API.md "Roles"): the doctor sees their
+# Which of the owner's secrets each actor may see (docs/api-contract.md "Who may see what"): the doctor sees their
 # patient's phone and what they prescribed; an admin sees profiles and appointments, but
 # prescriptions only as counts; a doctor's phone is theirs (and an admin's) alone.
 MAY_SEE = {

@@ -140,7 +140,7 @@ def test_router_yaml_subgraph_timeout_is_shorter_than_the_client_timeout():
 
 
 def test_gateway_config_is_the_only_one_hive_gateway_can_pick_up():
-    # Hive Gateway loads gateway.config.* from its working directory by itself (PITFALLS #8).
+    # Hive Gateway loads gateway.config.* from its working directory by itself (docs/pitfalls.md #8).
     configs = sorted(path.name for path in ROUTER_DIR.glob("gateway.config.*"))
     assert configs == ["gateway.config.ts"]
 

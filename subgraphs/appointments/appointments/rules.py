@@ -1,4 +1,4 @@
-"""Who may see and change an appointment, and how (API.md "Roles", "Appointment service").
+"""Who may see and change an appointment, and how (docs/api-contract.md "Who may see what", "Appointment service").
 
 - A patient sees their own appointments; a doctor those where they are the
   doctor; an admin all. Anything else is "not found", never "forbidden", so an

@@ -1,4 +1,4 @@
-"""The FHIR R4 Appointment status machine, as far as this service uses it (API.md)."""
+"""The FHIR R4 Appointment status machine, as far as this service uses it (docs/api-contract.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Rules about doctor profiles: one per doctor user, readable by every signed-in caller.
 
-Doctor profiles are the public directory (API.md "Roles"): any signed-in user
+Doctor profiles are the public directory (docs/api-contract.md "Who may see what"): any signed-in user
 may read any of them; only the doctor who owns one may create or change it.
 The directory (`directory`, `get`) lists the profiles in service (`roster.py`);
 a profile read by id for an appointment (`get_many`) is always found, so that

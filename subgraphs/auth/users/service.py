@@ -1,6 +1,6 @@
 """Rules about users: registration, profiles, and who may see whose profile.
 
-Visibility (API.md "Roles and what each may see"):
+Visibility (docs/api-contract.md "Who may see what"):
 - everyone sees their own profile, admins see every profile;
 - a doctor sees the profiles of patients in their care (`care.py`);
 - any signed-in user sees an active doctor's directory entry (name, email, role),

@@ -6,7 +6,7 @@ or as many REST calls as the data takes. Lists are capped at 100 per request on 
 not loosen), so n = 1,000 is ten page requests of 100, on GraphQL too; per-request figures are
 per HTTP request, per-operation figures per screen.
 
-Every request differs from the one before (PITFALLS #7: Hive Gateway merges identical in-flight
+Every request differs from the one before (docs/pitfalls.md #7: Hive Gateway merges identical in-flight
 subgraph requests): scenarios rotate over several users and move their windows and offsets with
 the request number, and each request carries its own `x-request-id`, which the router forwards
 to every subgraph fetch (it is part of the deduplication key too).

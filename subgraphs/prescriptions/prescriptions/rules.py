@@ -1,4 +1,4 @@
-"""Who may see, issue and change a prescription (API.md "Roles", "Prescription service").
+"""Who may see, issue and change a prescription (docs/api-contract.md "Who may see what", "Prescription service").
 
 - A patient sees their own prescriptions; a doctor those they issued. An admin
   sees none in detail (aggregates belong to analytics): every read is 403 for
