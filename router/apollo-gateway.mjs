@@ -1,8 +1,8 @@
 // Apollo Gateway (@apollo/gateway + @apollo/server) in front of the subgraphs: the second router of
-// the tests and of `healthcare dev` experiments, never a deploy target (that is the Apollo Router,
-// router.yaml). It exists because Apollo's query planner and executor null a failed non-null
-// field's nearest nullable parent, as the GraphQL spec says, where Hive Gateway stops one level
-// early (docs/pitfalls.md #16): the e2e tests run the same operations through both and compare `data`.
+// the e2e tests, never a deploy target (that is the Apollo Router, router.yaml). It exists because
+// Apollo's query planner and executor null a failed non-null field's nearest nullable parent, as
+// the GraphQL spec says, where Hive Gateway stops one level early (docs/pitfalls.md #16): the
+// tests run the same operations through both and compare `data`.
 //
 // It mirrors what clients and subgraphs see of gateway.config.ts, nothing more (docs/router.md):
 //

@@ -23,12 +23,14 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
 
 @pytest.fixture
 def make_stack(tmp_path) -> Iterator[Callable[..., Stack]]:
-    """A stack of one's own, for tests that break it (kill a subgraph, ...)."""
+    """A stack of one's own, for tests that break it (kill a subgraph, ...) or need other subgraph
+    settings (`make(ACCOUNT_RECHECK_SECONDS="3600")`)."""
     require_router_packages()
     started: list[Stack] = []
 
-    def make(names: list[str] | None = None, routers: Iterable[str] = (HIVE,)) -> Stack:
+    def make(names: list[str] | None = None, routers: Iterable[str] = (HIVE,), **subgraph_env: str) -> Stack:
         stack = new_stack(tmp_path / f"stack{len(started)}")
+        stack.subgraph_overrides.update(subgraph_env)
         stack.directory.mkdir()
         started.append(stack)
         return stack.start(names, routers)

@@ -87,6 +87,7 @@ class Stack:
     router_url: str = ""
     router_kind: str = HIVE
     urls: dict[str, str] = field(default_factory=dict)  # each started router kind's first URL
+    subgraph_overrides: dict[str, str] = field(default_factory=dict)  # on top of subgraph_env's
 
     # --- starting and stopping ---
 
@@ -106,6 +107,7 @@ class Stack:
             LOG_LEVEL="INFO",
             PYTHONUNBUFFERED="1",
         )
+        env.update(self.subgraph_overrides)
         for other, port in self.subgraph_ports.items():
             url = f"http://127.0.0.1:{port}"
             env[f"{other.upper()}_SERVICE_URL"] = url
