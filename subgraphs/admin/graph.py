@@ -18,10 +18,11 @@ from .users.service import UserAdministration
 from .users.types import RoleEnum, UserRef
 
 
-@dataclass
+# Keyword-only so the service can be required after the base class's defaulted fields.
+@dataclass(kw_only=True)
 class AdminContext(GraphContext):
     authorization: str | None = None
-    user_administration: UserAdministration | None = None
+    user_administration: UserAdministration
 
     def admin_call(self) -> tuple:
         principal = self.require_principal()

@@ -42,8 +42,9 @@ class Loaders:
         )
 
 
-@dataclass
+# Keyword-only so the services can be required after the base class's defaulted fields.
+@dataclass(kw_only=True)
 class AppointmentsContext(GraphContext):
-    doctors_service: DoctorService | None = None
-    appointments_service: AppointmentService | None = None
-    loaders: Loaders | None = None
+    doctors_service: DoctorService
+    appointments_service: AppointmentService
+    loaders: Loaders

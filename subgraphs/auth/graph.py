@@ -6,13 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import strawberry
-from pydantic import ValidationError
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
-from subgraphs.kit.errors import NotFound, ValidationFailed
+from subgraphs.kit.errors import NotFound
 from subgraphs.kit.graphql import GraphContext, SubgraphSchema
-from subgraphs.kit.problem import validation_errors
+from subgraphs.kit.graphql_inputs import checked
 
 from .tokens.service import TokenService
 from .users.analytics_types import AnalyticsUsers
@@ -22,20 +21,13 @@ from .users.service import UserService, UserView
 from .users.types import ProfileInput, RegisterInput, TokenPair, UserType, parse_id
 
 
-@dataclass
+# Keyword-only so the services can be required after the base class's defaulted fields.
+@dataclass(kw_only=True)
 class AuthContext(GraphContext):
-    users_service: UserService | None = None
-    tokens_service: TokenService | None = None
-    users: DataLoader | None = None
-    user_management: UserManagement | None = None
-
-
-def _checked(model: type, values: dict[str, Any]):
-    """Validates GraphQL input with the same pydantic model the REST route uses."""
-    try:
-        return model.model_validate(values)
-    except ValidationError as exc:
-        raise ValidationFailed("The input is not valid.", errors=validation_errors(exc.errors())) from exc
+    users_service: UserService
+    tokens_service: TokenService
+    users: DataLoader
+    user_management: UserManagement
 
 
 def _given(input_object: object) -> dict[str, Any]:
@@ -69,14 +61,14 @@ class Mutation:
     async def register(self, info: Info, input: RegisterInput) -> UserType | None:
         values = _given(input)
         values["role"] = input.role.value
-        body = _checked(RegisterBody, values)
+        body = checked(RegisterBody, values)
         context: AuthContext = info.context
         user = await context.users_service.register(body, client_address=context.client_address)
         return UserType.from_view(UserView(user, full=True))
 
     @strawberry.mutation(description="Exchange email and password for tokens.")
     async def login(self, info: Info, email: str, password: str) -> TokenPair | None:
-        body = _checked(LoginBody, {"email": email, "password": password})
+        body = checked(LoginBody, {"email": email, "password": password})
         context: AuthContext = info.context
         return _tokens(await context.tokens_service.login(body.email, body.password, context.client_address))
 
@@ -93,7 +85,7 @@ class Mutation:
     async def update_profile(self, info: Info, input: ProfileInput) -> UserType | None:
         context: AuthContext = info.context
         principal = context.require_principal()
-        body = _checked(ProfileUpdate, _given(input))
+        body = checked(ProfileUpdate, _given(input))
         user = await context.users_service.update_profile(principal, body)
         return UserType.from_view(UserView(user, full=True))
 

@@ -163,7 +163,8 @@ def _create_admin() -> None:
 
 
 def _next_weekdays(count: int) -> list[date]:
-    day, found = datetime.now(UTC).date(), []
+    day = datetime.now(UTC).date()
+    found: list[date] = []
     while len(found) < count:
         day += timedelta(days=1)
         if day.weekday() < 5:

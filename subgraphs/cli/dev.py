@@ -184,7 +184,7 @@ def load_demo_data(router_url: str, subgraphs: list[registry.Subgraph]) -> None:
     on the same SQLite files) and talk to the stack only through its public APIs.
     """
     try:
-        from . import demo  # type: ignore[attr-defined]
+        from . import demo
     except ModuleNotFoundError as exc:
         if exc.name != f"{__package__}.demo":
             raise

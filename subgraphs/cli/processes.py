@@ -146,7 +146,7 @@ class ManagedProcess:
 def stop_all(processes: list[ManagedProcess], timeout: float = 15.0) -> None:
     """SIGTERM to all at once, then wait for all within one `timeout`; SIGKILL whatever is left."""
     for process in processes:
-        if process.running:
+        if process.running and process.pid is not None:
             _signal_group(process.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     for process in processes:

@@ -101,10 +101,11 @@ class CompositionError(Exception):
 
 def compose_files(sources: list[SubgraphSource], out: Path, *, install=ensure_router_packages) -> str:
     """Runs router/compose.mjs; returns its messages (hints). Raises CompositionError."""
-    if node_executable() is None:
+    node = node_executable()
+    if node is None:
         raise CompositionError("composition needs Node.js 20+ on PATH (router/compose.mjs)")
     install(lambda line: print(line, flush=True))
-    command = [node_executable(), str(COMPOSE_SCRIPT), "--out", str(Path(out).resolve())]
+    command = [node, str(COMPOSE_SCRIPT), "--out", str(Path(out).resolve())]
     for source in sources:
         command += ["--subgraph", source.name, str(Path(source.sdl_file).resolve()), source.url]
     try:

@@ -15,7 +15,7 @@ import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
 from .audit import AuditTrail
 from .db import Database
@@ -52,10 +52,13 @@ class ServiceParts:
 
 
 def migrations_current(parts: ServiceParts) -> ReadinessCheck:
-    head = head_revision(parts.migrations_dir)
+    db, migrations_dir = parts.db, parts.migrations_dir
+    if db is None or migrations_dir is None:
+        raise ValueError(f"{parts.name}: only a service with tables and their migrations has a schema version")
+    head = head_revision(migrations_dir)
 
     async def check() -> None:
-        async with parts.db.engine.connect() as connection:
+        async with db.engine.connect() as connection:
             current = await connection.run_sync(_current_revision_of(parts.name))
         if current != head:
             raise RuntimeError(f"database at {current}, code at {head}")
@@ -63,7 +66,7 @@ def migrations_current(parts: ServiceParts) -> ReadinessCheck:
     return check
 
 
-def _current_revision_of(service: str) -> Callable[[AsyncConnection], str | None]:
+def _current_revision_of(service: str) -> Callable[[Connection], str | None]:
     return lambda connection: current_revision(connection, service)
 
 

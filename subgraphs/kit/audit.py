@@ -227,7 +227,7 @@ class AuditTrail:
     async def _write(self, session: AsyncSession, events) -> None:
         if not events:
             return
-        if session.bind.dialect.name == "postgresql":
+        if session.get_bind().dialect.name == "postgresql":
             # One writer at a time per trail, so each row links to the true last one.
             await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": self._lock_key})
         prev = await session.scalar(select(self.table.c.hash).order_by(self.table.c.seq.desc()).limit(1)) or GENESIS

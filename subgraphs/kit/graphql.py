@@ -12,6 +12,7 @@ from typing import Any
 
 import strawberry
 from fastapi import Request
+from graphql import GraphQLUnionType
 from graphql.error import GraphQLError
 from starlette.exceptions import WebSocketException
 from starlette.requests import HTTPConnection
@@ -121,12 +122,13 @@ class SubgraphSchema(strawberry.federation.Schema):
         refused here, each at its own index, as the caller's mistake (BAD_USER_INPUT).
         """
         results: list[Any] = [None] * len(representations)
-        positions, valid = [], []
+        positions: list[int] = []
+        valid: list[FederationAny] = []
         for index, representation in enumerate(representations):
             problem = _representation_problem(representation, self._entity_keys)
-            if problem is None:
+            if problem is None and isinstance(representation, dict):  # no problem: it is an object
                 positions.append(index)
-                valid.append(dict(representation))
+                valid.append(FederationAny(dict(representation)))
             else:
                 results[index] = BadRepresentation(f"representations[{index}]: {problem}")
         for index, result in zip(positions, super().entities_resolver(info, valid), strict=True):
@@ -140,10 +142,12 @@ class SubgraphSchema(strawberry.federation.Schema):
 
         entity = self._schema.type_map.get("_Entity")
         keys: dict[str, set[frozenset[str]]] = {}
-        for member in entity.types if entity else ():
+        for member in entity.types if isinstance(entity, GraphQLUnionType) else ():
             definition = self.schema_converter.type_map[member.name].definition
             keys[member.name] = {
-                frozenset(directive.fields.split()) for directive in definition.directives if isinstance(directive, Key)
+                frozenset(directive.fields.split())
+                for directive in definition.directives or ()
+                if isinstance(directive, Key)
             }
         return keys
 

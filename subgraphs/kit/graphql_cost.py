@@ -73,12 +73,16 @@ DEFAULT_MAX_COST = 10_000
 
 # A list field paged by `limit` (kit/pagination.py): as long as `limit` asks, else one default page.
 # `limit` is optional, so a document without it is not refused for lacking a slicing argument.
-PAGED_LIST = ListSize(slicing_arguments=["limit"], assumed_size=DEFAULT_LIMIT, require_one_slicing_argument=False)
+# (The arguments left out stay UNSET, out of the SDL: `directive_field` defaults them at run time, but
+# strawberry's dataclass_transform declares no default, so mypy takes them for required.)
+PAGED_LIST = ListSize(  # type: ignore[call-arg]
+    slicing_arguments=["limit"], assumed_size=DEFAULT_LIMIT, require_one_slicing_argument=False
+)
 
 
 def fixed_list(at_most: int) -> ListSize:
     """A list field without paging whose length the service bounds itself."""
-    return ListSize(assumed_size=at_most)
+    return ListSize(assumed_size=at_most)  # type: ignore[call-arg]  # see PAGED_LIST
 
 
 class CostTooHigh(AppError):
@@ -153,14 +157,15 @@ class OperationCost:
         if schema is not self._schema:  # lookups are by type and field name: one schema's only
             self._schema, self._fields = schema, {}
             self._plans.clear()
+        if text is None:  # no text to cache the plan by
+            return self._plan(schema, document, operation_name).evaluate(variables or {})
         key = (text, operation_name)
-        plan = self._plans.get(key) if text is not None else None
+        plan = self._plans.get(key)
         if plan is None:
             plan = self._plan(schema, document, operation_name)
-            if text is not None:
-                self._plans[key] = plan
-                if len(self._plans) > self.cache_size:
-                    self._plans.popitem(last=False)
+            self._plans[key] = plan
+            if len(self._plans) > self.cache_size:
+                self._plans.popitem(last=False)
         else:
             self._plans.move_to_end(key)
         return plan.evaluate(variables or {})
@@ -195,13 +200,13 @@ class OperationCost:
         return weight + sum(cost.weight for cost in _directives(field, Cost))
 
     def _list_rule(self, parent: GraphQLNamedType, name: str, field: GraphQLField) -> Any:
-        if name == "_entities" and parent is self._schema.query_type:
+        if name == "_entities" and self._schema is not None and parent is self._schema.query_type:
             return _ENTITIES
         sizes = _directives(field, ListSize)
         if sizes:
             return sizes[0]
         if isinstance(get_nullable_type(field.type), GraphQLList):
-            return ListSize(assumed_size=DEFAULT_LIMIT)  # unannotated (tests/kit holds every list to one)
+            return fixed_list(DEFAULT_LIMIT)  # unannotated (tests/kit holds every list to one)
         return None
 
     def clamp(self, value: Any, assumed: int) -> int:
@@ -251,13 +256,14 @@ class _Planner:
                 key = (parent.name, node.alias.value if node.alias else node.name.value)
                 fields.setdefault(key, (parent, []))[1].append(node)
             elif isinstance(node, InlineFragmentNode):
-                condition = self.schema.get_type(node.type_condition.name.value) if node.type_condition else parent
+                # Validation has refused unknown type conditions: every name is in the type map.
+                condition = self.schema.type_map[node.type_condition.name.value] if node.type_condition else parent
                 self.collect(node.selection_set, condition, fields, spread)
             elif isinstance(node, FragmentSpreadNode) and node.name.value not in spread:
                 spread.add(node.name.value)  # as graphql-core collects fields: a fragment once per selection
                 definition = self.fragments[node.name.value]  # validation: it exists, no cycle
                 self.collect(
-                    definition.selection_set, self.schema.get_type(definition.type_condition.name.value), fields, spread
+                    definition.selection_set, self.schema.type_map[definition.type_condition.name.value], fields, spread
                 )
 
     def field(self, nodes: list[FieldNode], parent: GraphQLNamedType) -> _Cost:

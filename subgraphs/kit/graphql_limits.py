@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from graphql import (
+    ASTValidationRule,
     FieldNode,
     FragmentSpreadNode,
     GraphQLError,
@@ -46,7 +47,7 @@ class GraphQLLimits:
         # concurrent requests never share one's per-request state (strawberry#4369). The rule
         # classes are made once, here: the validation cache is keyed by them, and a class made per
         # request (as QueryDepthLimiter and MaxAliasesLimiter do) would miss it every time.
-        rules = [
+        rules: list[type[ASTValidationRule]] = [
             depth_rule(self.max_depth, should_ignore=None),
             alias_rule(self.max_aliases),
             root_field_limit(self.max_root_fields),

@@ -211,8 +211,8 @@ def remote_account_status(
         body = body if isinstance(body, dict) else {}
         if response.status_code == 401:
             try:
-                refused = Standing(body.get("reason"))
-            except ValueError:  # "Invalid token." and answers without a reason
+                refused = Standing(str(body.get("reason")))
+            except ValueError:  # "Invalid token." and answers without a reason (str(None) is no standing)
                 refused = Standing.INACTIVE
             return Standing.INACTIVE if refused is Standing.CURRENT else refused
         # validate-token refuses a token whose role changed; compared here too, so that an auth

@@ -84,7 +84,10 @@ def run_env() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic needs either a connection or sqlalchemy.url in its config")
+    engine = create_engine(url)
     with engine.connect() as connection:
         context.configure(connection=connection, **options)
         with context.begin_transaction():

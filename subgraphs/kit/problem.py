@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -56,7 +57,7 @@ def problem_response(
     )
 
 
-def validation_errors(errors: list[dict]) -> list[dict]:
+def validation_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict]:
     """Pydantic's errors without the rejected input: it may be a password."""
     return [
         {
@@ -100,7 +101,9 @@ async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(AppError, _app_error)
-    app.add_exception_handler(RequestValidationError, _request_validation)
-    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    # Starlette calls each handler only with its own exception class, but types the handler as taking
+    # any Exception, so a handler narrowed to its class does not match.
+    app.add_exception_handler(AppError, _app_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _request_validation)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_exception)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)

@@ -22,12 +22,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from collections.abc import MutableMapping
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:  # a type only: the telemetry package is imported by FastAPI itself when used
+    from fastapi.telemetry import TelemetryConfig
 
 TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
@@ -139,12 +143,12 @@ class TracingSettings(BaseSettings):
         return self.traces_url is not None
 
 
-OFF = {"tracing": False, "metrics": False, "logs": False, "auto_configure": False}
+OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False, "auto_configure": False}
 """`FastAPI(telemetry=OFF)`: FastAPI's own OpenTelemetry support stays out of the request path,
 even if something else in the process set a global tracer provider."""
 
 
-def _untraced(scope: dict[str, Any]) -> bool:
+def _untraced(scope: MutableMapping[str, Any]) -> bool:
     return scope.get("path") in UNTRACED_PATHS
 
 
@@ -176,7 +180,7 @@ class Tracing:
         self._engine_tracers: list[Any] = []
         _active = True
 
-    def fastapi_telemetry(self) -> dict[str, Any]:
+    def fastapi_telemetry(self) -> TelemetryConfig:
         """`FastAPI(telemetry=...)`: server spans from this app's provider, nothing else."""
         return {
             "tracer_provider": self.provider,

@@ -38,9 +38,10 @@ class Loaders:
         )
 
 
-@dataclass
+# Keyword-only so the service can be required after the base class's defaulted fields.
+@dataclass(kw_only=True)
 class PrescriptionsContext(GraphContext):
-    prescriptions_service: PrescriptionService | None = None
-    loaders: Loaders | None = None
+    prescriptions_service: PrescriptionService
+    loaders: Loaders
     # The caller's `Authorization` header, forwarded to the appointment service when issuing.
     authorization: str | None = None

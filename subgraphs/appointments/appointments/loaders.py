@@ -33,10 +33,13 @@ def appointment_loader(
     async def load(keys: list[str]) -> list[AppointmentType | Exception]:
         if principal is None:
             return [auth_error or Unauthenticated() for _ in keys]
-        ids = {key: parse_id(key) for key in keys}
-        visible = await appointments.get_many(principal, [uid for uid in ids.values() if uid is not None])
+        # Keys that are not ids are simply not found.
+        ids = {key: uid for key in keys if (uid := parse_id(key)) is not None}
+        visible = await appointments.get_many(principal, list(ids.values()))
         return [
-            AppointmentType.from_model(visible[ids[key]]) if ids[key] in visible else NotFound("No such appointment.")
+            AppointmentType.from_model(visible[ids[key]])
+            if ids.get(key) in visible
+            else NotFound("No such appointment.")
             for key in keys
         ]
 

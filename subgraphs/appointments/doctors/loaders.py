@@ -19,8 +19,9 @@ def doctor_loader(doctors: DoctorService, principal: Principal | None, auth_erro
         if principal is None:
             error = auth_error or Unauthenticated()
             return [error for _ in keys]
-        ids = {key: parse_id(key) for key in keys}
-        found = await doctors.get_many(principal, [uid for uid in ids.values() if uid is not None])
-        return [DoctorType.from_model(found[ids[key]]) if ids[key] in found else None for key in keys]
+        # Keys that are not ids are simply not found.
+        ids = {key: uid for key in keys if (uid := parse_id(key)) is not None}
+        found = await doctors.get_many(principal, list(ids.values()))
+        return [DoctorType.from_model(found[ids[key]]) if ids.get(key) in found else None for key in keys]
 
     return DataLoader(load_fn=load)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -100,11 +102,11 @@ async def token(request: Request, tokens: Tokens) -> Response:
     grant = form.get("grant_type")
     try:
         if grant == "password":
-            body = LoginBody(email=str(form.get("username", "")), password=str(form.get("password", "")))
-            pair = await tokens.login(body.email, body.password, _client(request))
+            login = LoginBody(email=str(form.get("username", "")), password=str(form.get("password", "")))
+            pair = await tokens.login(login.email, login.password, _client(request))
         elif grant == "refresh_token":
-            body = RefreshBody(refresh_token=str(form.get("refresh_token", "")))
-            pair = await tokens.refresh(body.refresh_token)
+            refresh = RefreshBody(refresh_token=str(form.get("refresh_token", "")))
+            pair = await tokens.refresh(refresh.refresh_token)
         else:
             return _oauth_error(400, "unsupported_grant_type", "grant_type must be password or refresh_token.")
     except ValidationError:
@@ -129,7 +131,7 @@ async def _validate(request: Request, tokens: Tokens) -> JSONResponse:
     return JSONResponse(validity.model_dump(mode="json"))
 
 
-_validate_doc = {
+_validate_doc: dict[str, Any] = {
     "response_model": TokenValidity,
     "responses": problems(
         {

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.kit.db import utcnow
@@ -37,10 +38,14 @@ async def lock_family(session: AsyncSession, family_id: uuid.UUID) -> list[Refre
 
 async def mark_used(session: AsyncSession, token_id: uuid.UUID, at: datetime) -> bool:
     """Marks an unused token used; False when another request used it first."""
-    result = await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.id == token_id, RefreshToken.used_at.is_(None), RefreshToken.revoked_at.is_(None))
-        .values(used_at=at)
+    # An UPDATE's result is a CursorResult (it has the rowcount); Session.execute is typed for any statement.
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.id == token_id, RefreshToken.used_at.is_(None), RefreshToken.revoked_at.is_(None))
+            .values(used_at=at)
+        ),
     )
     return result.rowcount == 1
 

@@ -122,6 +122,7 @@ class TokenService:
         standing, user = await self.standing.of(principal)
         if standing is not Standing.CURRENT:
             raise standing.refusal
+        assert user is not None  # a current standing is always an existing, active account
         return TokenValidity(user_id=user.id, email=user.email, role=user.role, expires_at=principal.expires_at)
 
     async def principal_for(self, token: str) -> Principal:

@@ -16,8 +16,11 @@ def user_loader(users: UserService, principal: Principal | None, auth_error: Exc
         if principal is None:
             error = auth_error or Unauthenticated()
             return [error for _ in keys]
-        ids = {key: parse_id(key) for key in keys}
-        views = await users.view_many(principal, [uid for uid in ids.values() if uid is not None])
-        return [UserType.from_view(views[ids[key]]) if ids[key] in views else NotFound("No such user.") for key in keys]
+        # Keys that are not ids are simply not found.
+        ids = {key: uid for key in keys if (uid := parse_id(key)) is not None}
+        views = await users.view_many(principal, list(ids.values()))
+        return [
+            UserType.from_view(views[ids[key]]) if ids.get(key) in views else NotFound("No such user.") for key in keys
+        ]
 
     return DataLoader(load_fn=load)

@@ -35,13 +35,16 @@ def prescription_loader(
     async def load(keys: list[str]) -> list[PrescriptionType | Exception]:
         if principal is None:
             return [auth_error or Unauthenticated() for _ in keys]
-        ids = {key: parse_id(key) for key in keys}
+        # Keys that are not ids are simply not found.
+        ids = {key: uid for key in keys if (uid := parse_id(key)) is not None}
         try:
-            visible = await prescriptions.get_many(principal, [uid for uid in ids.values() if uid is not None])
+            visible = await prescriptions.get_many(principal, list(ids.values()))
         except AppError as exc:  # an admin: refused as a whole
             return [exc for _ in keys]
         return [
-            PrescriptionType.from_model(visible[ids[key]]) if ids[key] in visible else NotFound("No such prescription.")
+            PrescriptionType.from_model(visible[ids[key]])
+            if ids.get(key) in visible
+            else NotFound("No such prescription.")
             for key in keys
         ]
 
