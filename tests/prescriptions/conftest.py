@@ -207,6 +207,9 @@ def prescription_settings(database_url: str, tmp_path, **overrides) -> Prescript
         # Small backoff keeps retry tests quick; the attempts are what they count.
         "appointment_backoff_base": 0.001,
         "appointment_backoff_cap": 0.005,
+        # The appointment service runs in process: on a loaded machine one answer can pass the 2 s
+        # default and turn a 409 into a 503. Tests of timeouts set their own.
+        "appointment_timeout": 10.0,
         **overrides,
     }
     return PrescriptionSettings(**values)
