@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -48,7 +49,7 @@ def create_app(settings: AuthSettings | None = None, care: CareRelationships | N
     db = Database(settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo)
     keys = load_keys(settings)
     passwords = Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib)
-    on_shutdown = []
+    on_shutdown: list[Callable[[], Awaitable[None]]] = []
     if care is None:
         http_care = HttpCareRelationships(
             settings.appointment_service_url,

@@ -4,6 +4,7 @@ from enum import Enum
 
 import strawberry
 from strawberry.federation.schema_directives import Key
+from strawberry.federation.types import FieldSet
 
 
 @strawberry.enum(name="Role")
@@ -13,7 +14,7 @@ class RoleEnum(Enum):
     ADMIN = "admin"
 
 
-@strawberry.federation.type(name="User", directives=[Key(fields="id", resolvable=False)])
+@strawberry.federation.type(name="User", directives=[Key(fields=FieldSet("id"), resolvable=False)])
 class UserRef:
     """A user by id: the router fetches every other field from the auth subgraph."""
 

@@ -83,6 +83,7 @@ async def list_appointments(
         patient_id=patient_id,
     )
     items, total = await appointments.search(principal, wanted, page)
+    assert total is not None  # counted: search counts unless asked not to
     return Page(
         items=[AppointmentOut.model_validate(a) for a in items], total=total, limit=page.limit, offset=page.offset
     )

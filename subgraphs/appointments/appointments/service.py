@@ -345,6 +345,7 @@ class AppointmentService:
             raise InvalidTimeRange("ends_at must be after starts_at.")
         self._not_past(starts_at)
         doctor = await doctors.get(session, appointment.doctor_id)
+        assert doctor is not None  # an appointment's doctor exists while the foreign key holds
         _in_service(listing, doctor)
         await self._slot_free(session, doctor, appointment.patient_id, starts_at, ends_at, appointment.id)
         appointment.starts_at, appointment.ends_at = starts_at, ends_at

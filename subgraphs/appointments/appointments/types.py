@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 from graphql import FieldNode
@@ -77,8 +77,9 @@ class AppointmentType:
         # Not `async def`: in a list the doctors are usually preloaded (`with_doctors`), and a
         # plain value costs graphql-core far less than an awaitable per row (docs/performance.md).
         if self.preloaded_doctor is not None:
-            return self.preloaded_doctor
-        return self._load_doctor(info)
+            return cast("DoctorType", self.preloaded_doctor)  # `with_doctors` sets only loaded doctors
+        # graphql-core awaits what a resolver returns; the annotation above is the GraphQL type.
+        return self._load_doctor(info)  # type: ignore[return-value]
 
     async def _load_doctor(self, info: Info):
         doctor = await info.context.loaders.doctors.load(self.doctor_id)

@@ -20,6 +20,7 @@ import json
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -30,7 +31,7 @@ from .stack import BenchStack, Databases
 
 
 async def _paired(contexts, stacks, scenario, n: int, ops: int, log) -> dict:
-    results = {label: {"latency": [], "cpu": []} for label in contexts}
+    results: dict[str, dict[str, list[float]]] = {label: {"latency": [], "cpu": []} for label in contexts}
     labels = list(contexts)
     for index in range(3):  # warm-up
         for label in labels:
@@ -46,7 +47,7 @@ async def _paired(contexts, stacks, scenario, n: int, ops: int, log) -> dict:
             after = sum(filter(None, (procstats.cpu_seconds(pid) for pid in pids[label])))
             results[label]["latency"].append(elapsed * 1000)
             results[label]["cpu"].append((after - before) * 1000)
-    summary = {}
+    summary: dict[str, dict[str, Any]] = {}
     for label, found in results.items():
         summary[label] = {
             "p50_ms": round(percentile(found["latency"], 50), 2),

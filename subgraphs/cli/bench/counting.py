@@ -113,7 +113,8 @@ def label_account_checks() -> None:
         finally:
             route_var.reset(reset)
 
-    AccountStatus.check = check
+    # Patched in place on purpose: every AccountStatus the services build is then labelled.
+    AccountStatus.check = check  # type: ignore[method-assign]
 
 
 class CountingApp:

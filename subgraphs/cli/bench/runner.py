@@ -333,7 +333,9 @@ async def paired_router_overhead(ctx, replayed, n: int, max_pairs: int, time_cap
     the same load. Separate cells minutes apart on a shared machine can differ by more than what
     is measured."""
     through_router = scenarios.ROUTER_OPERATIONS[replayed.name.split(".")[0]]
-    routed, direct, differences = [], [], []
+    routed: list[float] = []
+    direct: list[float] = []
+    differences: list[float] = []
     stop_at = time.perf_counter() + time_cap
     requests = 1
     for index in range(first, first + max_pairs):
@@ -489,7 +491,7 @@ def environment(options: Options, scale: Scale, sizes) -> dict:
             if line.startswith("model name"):
                 cpu_model = line.split(":", 1)[1].strip()
                 break
-    git = {}
+    git: dict[str, str | bool] = {}
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         root = Path(__file__).resolve().parents[3]
         git_bin = shutil.which("git") or "git"
@@ -540,7 +542,8 @@ def _postgres_version(options: Options) -> str | None:
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SHOW server_version")
-                return cursor.fetchone()[0]
+                row = cursor.fetchone()
+                return row[0] if row is not None else None
         finally:
             connection.close()
     return None

@@ -18,7 +18,7 @@ import asyncio
 import itertools
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -197,7 +197,7 @@ async def dashboard_rest_naive(ctx: Context, n: int, i: int) -> int:
     return 1 + len(pages(n)) + 2 * n
 
 
-async def _bounded(calls: list[Callable[[], Awaitable]], limit: int = 8) -> list:
+async def _bounded(calls: Sequence[Callable[[], Awaitable]], limit: int = 8) -> list:
     semaphore = asyncio.Semaphore(limit)
 
     async def run(call):

@@ -19,8 +19,12 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
+
+if TYPE_CHECKING:  # SQLAlchemy itself is imported only when loading (bulk_load)
+    from sqlalchemy import Table
 
 FIRST = ["Ada", "Ben", "Chloe", "Dev", "Eli", "Farah", "Gus", "Hana", "Ivo", "June", "Kofi", "Lena", "Mika", "Nia"]
 LAST = ["Abbott", "Byrne", "Costa", "Diaz", "Eze", "Fischer", "Grant", "Haddad", "Ito", "Jensen", "Kowal", "Lund"]
@@ -73,10 +77,13 @@ def _name(rng: random.Random) -> str:
     return f"{rng.choice(FIRST)} {rng.choice(LAST)}"
 
 
-def register_real_users(plan: Plan, auth_url: str, appointments_url: str, run_tag: str) -> tuple[list, list]:
+def register_real_users(
+    plan: Plan, auth_url: str, appointments_url: str, run_tag: str
+) -> tuple[list[BenchUser], list[BenchUser]]:
     """The users scenarios sign in as, through the services' own REST routes."""
     rng = random.Random(plan.seed)  # noqa: S311 - test data, not secrets
-    patients, doctors = [], []
+    patients: list[BenchUser] = []
+    doctors: list[BenchUser] = []
     with httpx.Client(timeout=30) as client:
         for role, count, out in (("patient", plan.bench_patients, patients), ("doctor", plan.bench_doctors, doctors)):
             for index in range(count):
@@ -170,12 +177,13 @@ def bulk_load(plan: Plan, urls: dict[str, str], patients: list[BenchUser], docto
     slots = list(range(len(pairs)))
     rng.shuffle(slots)
     first = now - timedelta(days=300)
-    appointments, fulfilled = [], []
+    appointments: list[dict[str, Any]] = []
+    fulfilled: list[dict[str, Any]] = []
     for (patient, doctor), slot in zip(pairs, slots, strict=True):
         starts = first + slot * SLOT
         past = rng.choices(["fulfilled", "cancelled", "noshow"], weights=[80, 12, 8])[0]
         status = "booked" if starts > now else past
-        row = {
+        row: dict[str, Any] = {
             "id": uuid.uuid4(),
             "patient_id": patient,
             "doctor_id": doctor,
@@ -220,10 +228,12 @@ def bulk_load(plan: Plan, urls: dict[str, str], patients: list[BenchUser], docto
             }
         )
 
-    for doctor in doctors:
-        doctor.starts = sorted(row["starts_at"] for row in appointments if str(row["doctor_id"]) == doctor.id)
+    for bench_doctor in doctors:
+        bench_doctor.starts = sorted(
+            row["starts_at"] for row in appointments if str(row["doctor_id"]) == bench_doctor.id
+        )
 
-    def load(url: str, batches: list[tuple[object, list[dict]]]) -> None:
+    def load(url: str, batches: list[tuple[Table, list[dict[str, Any]]]]) -> None:
         engine = create_engine(sync_url(url))
         try:
             with engine.begin() as connection:
@@ -237,9 +247,9 @@ def bulk_load(plan: Plan, urls: dict[str, str], patients: list[BenchUser], docto
         finally:
             engine.dispose()
 
-    load(urls["auth"], [(User.__table__, users)])
-    load(urls["appointments"], [(DoctorProfile.__table__, profiles), (Appointment.__table__, appointments)])
-    load(urls["prescriptions"], [(Prescription.__table__, prescriptions)])
+    load(urls["auth"], [(_table(User), users)])
+    load(urls["appointments"], [(_table(DoctorProfile), profiles), (_table(Appointment), appointments)])
+    load(urls["prescriptions"], [(_table(Prescription), prescriptions)])
     return {
         "users": len(users) + len(patients) + len(doctors),
         "doctors": len(doctor_ids),
@@ -247,6 +257,11 @@ def bulk_load(plan: Plan, urls: dict[str, str], patients: list[BenchUser], docto
         "appointments": len(appointments),
         "prescriptions": len(prescriptions),
     }
+
+
+def _table(model: type[Any]) -> Table:
+    """A declarative model's table: always a Table, which SQLAlchemy types as any FromClause."""
+    return cast("Table", model.__table__)
 
 
 def _user(user_id, email, name, role, born, password_hash) -> dict:

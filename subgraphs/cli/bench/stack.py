@@ -101,7 +101,7 @@ class Process:
 
     def pids(self) -> list[int]:
         """This process and its descendants (a uvicorn with workers, a forking gateway)."""
-        if not self.running:
+        if self.popen is None or not self.running:
             return []
         return procstats.tree(self.popen.pid)
 

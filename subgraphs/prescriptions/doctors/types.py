@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import strawberry
 from strawberry.federation.schema_directives import Key
+from strawberry.federation.types import FieldSet
 
 
-@strawberry.federation.type(name="Doctor", directives=[Key(fields="id", resolvable=False)])
+@strawberry.federation.type(name="Doctor", directives=[Key(fields=FieldSet("id"), resolvable=False)])
 class DoctorType:
     id: strawberry.ID

@@ -81,6 +81,7 @@ async def list_prescriptions(
 ) -> Page[PrescriptionOut]:
     wanted = PrescriptionFilter(status=status, appointment_id=appointment_id, patient_id=patient_id)
     items, total = await prescriptions.search(principal, wanted, page)
+    assert total is not None  # counted: search counts unless asked not to
     return Page(
         items=[PrescriptionOut.model_validate(p) for p in items], total=total, limit=page.limit, offset=page.offset
     )
@@ -95,7 +96,9 @@ async def list_prescriptions(
 )
 async def prescription_stats(principal: CurrentPrincipal, prescriptions: Prescriptions) -> PrescriptionStats:
     by_status = await prescriptions.counts_by_status(principal)
-    return PrescriptionStats(total=sum(by_status.values()), by_status=by_status)
+    return PrescriptionStats(
+        total=sum(by_status.values()), by_status={Status(status): count for status, count in by_status.items()}
+    )
 
 
 @router.get(

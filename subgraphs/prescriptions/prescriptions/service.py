@@ -157,8 +157,9 @@ class PrescriptionService:
         self.audit.record(*(audited(principal, "list", prescription) for prescription in items))
         return items, total
 
-    def _scope(self, principal: Principal, action: str, ids: Iterable[uuid.UUID] = (None,)):
-        """The caller's scope; a refusal (admins) is recorded, once per id asked, before it is raised."""
+    def _scope(self, principal: Principal, action: str, ids: Iterable[uuid.UUID | None] = (None,)):
+        """The caller's scope; a refusal (admins) is recorded, once per id asked (once, without an id,
+        when none is), before it is raised."""
         try:
             return rules.scope_of(principal)
         except AppError as exc:
